@@ -1,0 +1,86 @@
+#!/usr/bin/env bash
+# Build the local images the tests need, from Debian packages only.
+#
+# No container registry can be reached on the test machine, so nothing is pulled:
+#   mlops-test/debian:bookworm       debootstrap minbase, the root of every other image
+#   mlops-test/bare-host:bookworm    a "freshly installed Debian 12 server": systemd as PID 1, python3
+#   mlops-test/postgres:15           stand-in for the upstream `postgres` image (Debian's postgresql-15)
+#   mlops-test/s3-moto:5             stand-in for `minio/minio` (moto's S3 server: no MinIO build exists here)
+#   mlops-test/python:3.11-slim      stand-in for `python:3.11-slim` (Debian's python3.11 + pip)
+# Each image carries a label with the hash of its build context; an image whose hash matches is
+# reused, so a second run costs seconds. Archives for the bare hosts (docker save) go to
+# $MLOPS_IMAGE_CACHE (default .cache/images).
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+cache=${MLOPS_IMAGE_CACHE:-$(cd "$here/../.." && pwd)/.cache/images}
+mkdir -p "$cache"
+
+mirror() {
+  # The Debian mirror this machine is configured with (deb822 or one-line sources).
+  local m
+  m=$(grep -hoE '^URIs: *\S+' /etc/apt/sources.list.d/*.sources 2>/dev/null | awk '{print $2}' | grep -v security | head -n1 || true)
+  [ -n "$m" ] || m=$(grep -hoE '^deb +\S+' /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null | awk '{print $2}' | grep -v security | head -n1 || true)
+  echo "${m:-http://deb.debian.org/debian}"
+}
+
+context_hash() {
+  (cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum; echo "${2:-}") | sha256sum | cut -c1-16
+}
+
+current_hash() {
+  docker image inspect --format '{{ index .Config.Labels "org.mlops.context-hash" }}' "$1" 2>/dev/null || true
+}
+
+build_base() {
+  local tag=mlops-test/debian:bookworm want
+  want=$(echo "debootstrap-minbase-bookworm-v1" | sha256sum | cut -c1-16)
+  if [ "$(current_hash "$tag")" = "$want" ]; then echo "image $tag: reused"; return; fi
+  command -v debootstrap >/dev/null || apt-get install -y -qq debootstrap >/dev/null
+  local root
+  root=$(mktemp -d)
+  echo "image $tag: debootstrap from $(mirror)"
+  debootstrap --variant=minbase bookworm "$root" "$(mirror)" >/dev/null
+  rm -rf "$root"/var/cache/apt/archives/*.deb "$root"/var/lib/apt/lists/*
+  tar -C "$root" -c . | docker import \
+    --change "LABEL org.mlops.context-hash=$want" \
+    --change 'ENV LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive' \
+    --change 'CMD ["/bin/bash"]' - "$tag" >/dev/null
+  rm -rf "$root"
+}
+
+build_dir() {
+  local dir=$1 tag=$2 want
+  want=$(context_hash "$here/$dir" "$(docker image inspect --format '{{.Id}}' mlops-test/debian:bookworm)")
+  if [ "$(current_hash "$tag")" = "$want" ]; then echo "image $tag: reused"; return; fi
+  echo "image $tag: building"
+  # pip inside the build reaches PyPI only with the machine's CA bundle.
+  cp /etc/ssl/certs/ca-certificates.crt "$here/$dir/.ca-bundle.crt"
+  DOCKER_BUILDKIT=0 docker build -q --label "org.mlops.context-hash=$want" -t "$tag" "$here/$dir" >/dev/null
+  rm -f "$here/$dir/.ca-bundle.crt"
+}
+
+save() {
+  local tag=$1 file
+  file="$cache/$(echo "$tag" | tr '/:' '__').tar"
+  local id
+  id=$(docker image inspect --format '{{.Id}}' "$tag")
+  if [ -f "$file.id" ] && [ "$(cat "$file.id")" = "$id" ] && [ -f "$file" ]; then return; fi
+  docker save -o "$file" "$tag"
+  echo "$id" >"$file.id"
+}
+
+build_base
+build_dir bare-host mlops-test/bare-host:bookworm
+build_dir postgres mlops-test/postgres:15
+build_dir s3-moto mlops-test/s3-moto:5
+build_dir python mlops-test/python:3.11-slim
+for t in mlops-test/postgres:15 mlops-test/s3-moto:5 mlops-test/python:3.11-slim; do save "$t"; done
+cat <<MSG
+stand-in images (no container registry answers on this machine):
+  postgres:<version>      -> mlops-test/postgres:15        (Debian postgresql-15, same env/secret-file contract)
+  minio/minio:<release>   -> mlops-test/s3-moto:5          (moto S3 server: no MinIO build can be had here)
+  python:3.11-slim        -> mlops-test/python:3.11-slim   (Debian python3.11 + pip)
+  bare hosts              -> mlops-test/bare-host:bookworm (Debian 12, systemd as PID 1, python3)
+archives for bare hosts in $cache
+MSG
