@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dest="$root/.cache/sanity/ansible_collections/mlops/mlflow"
 rm -rf "$dest" && mkdir -p "$dest"
-tar -C "$root" --exclude ./.venv --exclude ./.cache --exclude ./.git --exclude '__pycache__' \
+tar -C "$root" --exclude ./.venv --exclude ./.cache --exclude ./.git --exclude ./collections --exclude '__pycache__' \
   --exclude .pytest_cache --exclude .ruff_cache -c . | tar -C "$dest" -x
 cd "$dest"
 # ansible-test lists files through git when it is a repository: make the copy one.

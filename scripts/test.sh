@@ -19,7 +19,7 @@ cache="$root/.cache"
 export MLOPS_CACHE="$cache"
 export MLOPS_IMAGE_CACHE="$cache/images"
 export PATH="$root/.venv/bin:$PATH"
-export ANSIBLE_COLLECTIONS_PATH="$cache/collections"
+export ANSIBLE_COLLECTIONS_PATH="$root/collections"  # holds a symlink to this checkout
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
@@ -79,9 +79,6 @@ setup_python() {
     [ "${PIPESTATUS[0]}" -eq 0 ] || return 1
     echo "$want" >"$stamp"
   fi
-  # Ansible finds the checkout as mlops.mlflow through this link (no copy, no install).
-  mkdir -p "$cache/collections/ansible_collections/mlops"
-  ln -sfn "$root" "$cache/collections/ansible_collections/mlops/mlflow"
 }
 
 setup_docker() {
