@@ -141,6 +141,7 @@ want=("$@")
 [ ${#want[@]} -eq 0 ] && want=(all)
 if [ "${want[0]}" = all ]; then want=(lint unit sanity images integration molecule); fi
 needs_docker=0
+if [ "${want[0]}" = setup-only ]; then want=(); needs_docker=1; fi
 for w in "${want[@]}"; do case $w in images|integration|molecule) needs_docker=1 ;; esac; done
 
 total_start=$(date +%s)
