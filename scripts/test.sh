@@ -23,7 +23,8 @@ export ANSIBLE_COLLECTIONS_PATH="$root/collections"  # holds a symlink to this c
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
-# Scenario order: cheapest first, so a broken foundation fails fast.
+# Scenario order: cheapest first, so a broken foundation fails fast. Every directory under
+# molecule/ with a molecule.yml must be listed (the run checks).
 SCENARIOS=(docker_host ops_repo)
 
 passed=()
@@ -157,10 +158,19 @@ while [ $i -lt ${#want[@]} ]; do
     molecule)
       # Optional scenario names follow "molecule"; default: all of them.
       scen=()
-      while [ $((i + 1)) -lt ${#want[@]} ] && [[ " ${SCENARIOS[*]} " == *" ${want[$((i + 1))]} "* ]]; do
+      while [ $((i + 1)) -lt ${#want[@]} ] && [ -f "molecule/${want[$((i + 1))]}/molecule.yml" ]; do
         i=$((i + 1)); scen+=("${want[$i]}")
       done
-      [ ${#scen[@]} -eq 0 ] && scen=("${SCENARIOS[@]}")
+      if [ ${#scen[@]} -eq 0 ]; then
+        scen=("${SCENARIOS[@]}")
+        for f in molecule/*/molecule.yml; do
+          d=$(basename "$(dirname "$f")")
+          if [[ " ${SCENARIOS[*]} " != *" $d "* ]]; then
+            echo "molecule/$d is not in SCENARIOS of scripts/test.sh: it would never run" >&2
+            failed+=("unlisted:$d")
+          fi
+        done
+      fi
       [[ " ${passed[*]} " == *" images "* ]] || run_stage images stage_images
       for s in "${scen[@]}"; do run_stage "molecule:$s" stage_molecule "$s"; done
       ;;
