@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+# Managed by Ansible (mlops.mlflow.mlflow_server): entrypoint of the MLflow server image.
+"""Start `mlflow server` with secrets read from Compose file secrets.
+
+Everything that is not secret comes from MLFLOW_* environment variables set in the compose file
+(mlflow server reads them itself). Secrets never enter the container's configuration: this
+script reads them from /run/secrets at start and puts them in the server process' environment
+only, so they are not in `docker inspect`, not on a command line and never printed.
+
+  MLFLOW_DB_HOST, MLFLOW_DB_PORT, MLFLOW_DB_NAME, MLFLOW_DB_USER, MLFLOW_DB_SSLMODE,
+  MLFLOW_DB_SSLROOTCERT      parts of the PostgreSQL URI; the password is the file
+                             /run/secrets/mlflow_db_password
+  /run/secrets/mlflow_s3_access_key, /run/secrets/mlflow_s3_secret_key
+                             S3 credentials (absent: boto3's chain, e.g. an instance role)
+
+`mlflow-entrypoint db-upgrade` upgrades the database schema to this image's MLflow version
+instead of starting the server.
+"""
+
+import os
+import sys
+from pathlib import Path
+from urllib.parse import quote, urlencode
+
+SECRETS = Path(os.environ.get("MLFLOW_SECRETS_DIR", "/run/secrets"))
+
+
+def _secret(name: str) -> str | None:
+    path = SECRETS / name
+    if not path.exists():
+        return None
+    return path.read_text(encoding="utf-8").strip()
+
+
+def backend_uri() -> str | None:
+    host = os.environ.get("MLFLOW_DB_HOST")
+    if not host:
+        return os.environ.get("MLFLOW_BACKEND_STORE_URI")
+    password = _secret("mlflow_db_password")
+    if password is None:
+        sys.exit(f"mlflow-entrypoint: {SECRETS / 'mlflow_db_password'} is missing")
+    user = quote(os.environ.get("MLFLOW_DB_USER", "mlflow"), safe="")
+    name = quote(os.environ.get("MLFLOW_DB_NAME", "mlflow"), safe="")
+    port = os.environ.get("MLFLOW_DB_PORT", "5432")
+    query = {
+        key: os.environ[env]
+        for key, env in (("sslmode", "MLFLOW_DB_SSLMODE"), ("sslrootcert", "MLFLOW_DB_SSLROOTCERT"))
+        if os.environ.get(env)
+    }
+    uri = f"postgresql+psycopg2://{user}:{quote(password, safe='')}@{host}:{port}/{name}"
+    return f"{uri}?{urlencode(query)}" if query else uri
+
+
+def main() -> None:
+    uri = backend_uri()
+    if uri:
+        os.environ["MLFLOW_BACKEND_STORE_URI"] = uri
+    for env, name in (("AWS_ACCESS_KEY_ID", "mlflow_s3_access_key"), ("AWS_SECRET_ACCESS_KEY", "mlflow_s3_secret_key")):
+        value = _secret(name)
+        if value:
+            os.environ[env] = value
+
+    if sys.argv[1:2] == ["db-upgrade"]:
+        # Same as `mlflow db upgrade <uri>`, without the URI on a command line.
+        from mlflow.store.db.utils import _upgrade_db, create_sqlalchemy_engine_with_retry
+
+        _upgrade_db(create_sqlalchemy_engine_with_retry(os.environ["MLFLOW_BACKEND_STORE_URI"]))
+        print("mlflow-entrypoint: database schema is at this MLflow version's head", flush=True)
+        return
+    os.execvp("mlflow", ["mlflow", "server", *sys.argv[1:]])  # noqa: S606 -- replacing this process is the point
+
+
+if __name__ == "__main__":
+    main()
