@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Managed by Ansible (mlops.mlflow.mlflow_server): entrypoint of the MLflow server image.
 """Start `mlflow server` with secrets read from Compose file secrets.
 
