@@ -1,0 +1,144 @@
+# Copyright: mlops.mlflow developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+"""Action plugin behind mlops.mlflow.htpasswd: hashing on the controller, writing through copy.
+
+The managed host needs only python3: the current file is read with slurp, the new content is
+computed here with libpass (verifying existing hashes instead of rewriting them), and written
+with ansible.builtin.copy, which gives an atomic write, file attributes and check mode. Neither
+passwords nor hashes appear in the result or the diff: the diff lists user names.
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import base64
+
+from ansible.errors import AnsibleActionFail
+from ansible.module_utils.common.text.converters import to_text
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.mlops.mlflow.plugins.module_utils.htpasswd import (
+    ARGUMENT_SPEC,
+    MUTUALLY_EXCLUSIVE,
+    REQUIRED_ONE_OF,
+    HtpasswdError,
+    parse,
+    plan,
+    render,
+    wanted_users,
+)
+
+
+class ActionModule(ActionBase):
+    TRANSFERS_FILES = False
+    _requires_connection = True
+
+    def run(self, tmp=None, task_vars=None):
+        task_vars = task_vars or {}
+        result = super(ActionModule, self).run(tmp, task_vars)
+        del tmp
+        _validation, params = self.validate_argument_spec(
+            argument_spec=ARGUMENT_SPEC,
+            mutually_exclusive=MUTUALLY_EXCLUSIVE,
+            required_one_of=REQUIRED_ONE_OF,
+        )
+        path = params["path"]
+        try:
+            users = wanted_users(params)
+            current = self._read(path, task_vars)
+            if current is None and not params["create"]:
+                raise HtpasswdError("%s does not exist and create=false; create it or set create=true" % path)
+            lines = parse(current or "", path)
+            new_lines, added, updated, removed = plan(
+                lines,
+                users,
+                scheme=params["scheme"],
+                rounds=params["rounds"],
+                update_password=params["update_password"],
+                exclusive=params["exclusive"],
+            )
+        except HtpasswdError as exc:
+            raise AnsibleActionFail(to_text(exc)) from None
+
+        if current is None and not new_lines:
+            # Only absent users asked for and no file: nothing to create.
+            result.update(changed=False, path=path, users_added=[], users_updated=[], users_removed=[])
+            return result
+
+        copied = self._write(path, render(new_lines), params, task_vars)
+        if copied.get("failed"):
+            raise AnsibleActionFail("writing %s failed: %s" % (path, copied.get("msg", "unknown error")))
+        result.update(
+            changed=bool(copied.get("changed")),
+            path=path,
+            mode=copied.get("mode"),
+            owner=copied.get("owner"),
+            group=copied.get("group"),
+            users_added=added,
+            users_updated=updated,
+            users_removed=removed,
+        )
+        if self._task.diff:
+            before = [line.name for line in lines if line.name is not None]
+            after = [line.name for line in new_lines if line.name is not None]
+            result["diff"] = {
+                "before_header": path,
+                "after_header": path,
+                "before": "".join("%s\n" % name for name in before) if current is not None else "",
+                "after": "".join(
+                    "%s%s\n" % (name, " (password changed)" if name in updated else "") for name in after
+                ),
+            }
+        return result
+
+    def _read(self, path, task_vars):
+        """Current content of path on the host, or None when it does not exist."""
+        stat = self._execute_module(
+            module_name="ansible.legacy.stat",
+            module_args=dict(path=path, get_checksum=False, get_mime=False, get_attributes=False),
+            task_vars=task_vars,
+        )
+        if stat.get("failed"):
+            raise HtpasswdError("cannot stat %s: %s" % (path, stat.get("msg")))
+        if not stat["stat"]["exists"]:
+            return None
+        if stat["stat"].get("isdir"):
+            raise HtpasswdError("%s is a directory; path must name the htpasswd file" % path)
+        slurped = self._execute_module(
+            module_name="ansible.legacy.slurp", module_args=dict(src=path), task_vars=task_vars
+        )
+        if slurped.get("failed"):
+            raise HtpasswdError("cannot read %s: %s" % (path, slurped.get("msg")))
+        try:
+            return base64.b64decode(slurped["content"]).decode("utf-8")
+        except UnicodeDecodeError:
+            raise HtpasswdError("%s is not UTF-8 text; is it really an htpasswd file?" % path) from None
+
+    def _write(self, path, content, params, task_vars):
+        """Write content with ansible.builtin.copy (atomic, attributes, check mode), quietly."""
+        copy_task = self._task.copy()
+        copy_task.args.clear()
+        copy_task.args.update(
+            dict(
+                dest=path,
+                content=content,
+                mode=params["mode"],
+                owner=params["owner"],
+                group=params["group"],
+            )
+        )
+        copy_task.args = dict((k, v) for k, v in copy_task.args.items() if v is not None)
+        # The content is hashes: keep it out of copy's diff and of any logged invocation.
+        copy_task.diff = False
+        copy_task.no_log = True
+        copy_action = self._shared_loader_obj.action_loader.get(
+            "ansible.legacy.copy",
+            task=copy_task,
+            connection=self._connection,
+            play_context=self._play_context,
+            loader=self._loader,
+            templar=self._templar,
+            shared_loader_obj=self._shared_loader_obj,
+        )
+        return copy_action.run(task_vars=task_vars)

@@ -1,0 +1,211 @@
+#!/usr/bin/python
+# Copyright: mlops.mlflow developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: htpasswd
+short_description: Manage users in an htpasswd file, as nginx reads it
+version_added: 0.1.0
+description:
+  - Adds, updates and removes users in an htpasswd file for nginx's (or Apache's) basic auth.
+  - An entry whose hash verifies against the given password and uses the requested O(scheme)
+    is left alone; a new password or another scheme rewrites only that line. Other entries,
+    comments, blank lines and their order are kept.
+  - Replacing the whole user set is one task, with O(users) and O(exclusive=true).
+  - Hashing happens on the B(controller) (this module is an action plugin, like
+    M(ansible.builtin.template)), with libpass, the maintained fork of passlib. The managed
+    host needs only python3. The file is written with M(ansible.builtin.copy) semantics, so
+    the write is atomic (temporary file and rename) and the file's attributes are enforced.
+  - Passwords and hashes never appear in the task result or the diff; the diff lists user
+    names and which passwords changed.
+author:
+  - mlops.mlflow developers (@mlops)
+requirements:
+  - libpass >= 1.9 (import name C(passlib)) on the controller.
+  - bcrypt >= 4.1 on the controller for O(scheme=bcrypt).
+notes:
+  - B(Choosing the scheme.) nginx verifies the hash on every request, and the MLflow client
+    makes many API calls (a C(log_batch) per step, polling, artifact listings). The cost of
+    the hash is therefore paid on every request and blocks an nginx worker while it runs.
+    The default, V(sha512_crypt) with 5000 rounds (glibc's default), costs about a
+    millisecond. V(bcrypt) at cost 10 costs tens of milliseconds per request; choose it when
+    that is acceptable for your traffic (higher O(rounds) multiply it). V(apr_md5_crypt) is
+    offered only for compatibility with old files and is weak.
+  - libpass's own default rounds for sha512_crypt (656000) would cost hundreds of
+    milliseconds per request; this module does not use it.
+  - Bcrypt hashes are written as C($2y$), which Apache's tools and nginx accept;
+    C($2b$)/C($2a$) entries written by other tools are verified as they are.
+attributes:
+  check_mode:
+    support: full
+    description: Reports what would change without writing.
+  diff_mode:
+    support: full
+    description: Shows user names before and after, never passwords or hashes.
+  idempotent:
+    support: full
+    description: A second run with the same input changes nothing.
+  action:
+    support: full
+    description: Runs on the controller and writes the file through M(ansible.builtin.copy).
+options:
+  path:
+    description:
+      - Path of the htpasswd file on the managed host.
+    type: path
+    required: true
+    aliases: [dest]
+  name:
+    description:
+      - User to manage. Must not be empty or contain C(:) or a line break.
+      - Mutually exclusive with O(users).
+    type: str
+    aliases: [username]
+  password:
+    description:
+      - Password of O(name). Required when O(state=present).
+    type: str
+  state:
+    description:
+      - Whether O(name) should be in the file.
+    type: str
+    choices: [present, absent]
+    default: present
+  users:
+    description:
+      - Several users in one task. Mutually exclusive with O(name), O(password) and O(state).
+    type: list
+    elements: dict
+    suboptions:
+      name:
+        description: User name.
+        type: str
+        required: true
+      password:
+        description: Password; required when O(users[].state=present).
+        type: str
+      state:
+        description: Whether the user should be in the file.
+        type: str
+        choices: [present, absent]
+        default: present
+  exclusive:
+    description:
+      - With O(users), remove every user of the file that is not listed.
+    type: bool
+    default: false
+  scheme:
+    description:
+      - Hash scheme for new and changed entries. See the notes for the trade-off.
+    type: str
+    choices: [apr_md5_crypt, bcrypt, sha256_crypt, sha512_crypt]
+    default: sha512_crypt
+    aliases: [crypt_scheme, hash_scheme]
+  rounds:
+    description:
+      - Cost of the hash. Defaults to 5000 for V(sha512_crypt) and V(sha256_crypt) and 10 for
+        V(bcrypt); V(apr_md5_crypt) has none.
+      - When set, existing entries with other rounds are rehashed.
+    type: int
+  update_password:
+    description:
+      - V(always) rewrites an entry whose hash does not match the password or scheme.
+      - V(on_create) sets passwords only for new users.
+    type: str
+    choices: [always, on_create]
+    default: always
+  create:
+    description:
+      - Create the file when it does not exist. With V(false), a missing file is an error.
+    type: bool
+    default: true
+  mode:
+    description:
+      - Permissions of the file, as for M(ansible.builtin.copy).
+    type: raw
+    default: "0640"
+  owner:
+    description:
+      - Owner of the file.
+    type: str
+  group:
+    description:
+      - Group of the file; for nginx on Debian, C(www-data).
+    type: str
+seealso:
+  - module: community.general.htpasswd
+    description: >-
+      The module this one improves on (verifies hashes and schemes, writes atomically,
+      works with bcrypt >= 4.1).
+"""
+
+EXAMPLES = r"""
+- name: Ensure alice can log in
+  mlops.mlflow.htpasswd:
+    path: /etc/nginx/mlflow.htpasswd
+    name: alice
+    password: "{{ vault_alice_password }}"
+    owner: root
+    group: www-data
+    mode: "0640"
+
+- name: Replace the whole user set in one idempotent task
+  mlops.mlflow.htpasswd:
+    path: /etc/nginx/mlflow.htpasswd
+    users:
+      - name: alice
+        password: "{{ vault_alice_password }}"
+      - name: ci-bot
+        password: "{{ vault_ci_password }}"
+    exclusive: true
+    group: www-data
+
+- name: Remove a user
+  mlops.mlflow.htpasswd:
+    path: /etc/nginx/mlflow.htpasswd
+    name: bob
+    state: absent
+
+- name: Use bcrypt, accepting its cost on every request
+  mlops.mlflow.htpasswd:
+    path: /etc/nginx/mlflow.htpasswd
+    name: alice
+    password: "{{ vault_alice_password }}"
+    scheme: bcrypt
+    rounds: 10
+"""
+
+RETURN = r"""
+path:
+  description: Path of the file.
+  returned: always
+  type: str
+  sample: /etc/nginx/mlflow.htpasswd
+users_added:
+  description: Users that were (or in check mode would be) added.
+  returned: always
+  type: list
+  elements: str
+  sample: [carol]
+users_updated:
+  description: Users whose hash was (or would be) rewritten, for a new password or scheme.
+  returned: always
+  type: list
+  elements: str
+  sample: [alice]
+users_removed:
+  description: Users that were (or would be) removed.
+  returned: always
+  type: list
+  elements: str
+  sample: [bob]
+mode:
+  description: Permissions of the file after the task.
+  returned: when the file exists
+  type: str
+  sample: "0640"
+"""

@@ -1,0 +1,53 @@
+"""Shared helpers of the integration tests: run real playbooks on localhost, find free ports."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def run_tasks(tmp_path):
+    """Run tasks in a real ansible-playbook on localhost; return (rc, [task results], output)."""
+
+    def run(tasks, check=False, diff=False, extra_env=None):
+        playbook = tmp_path / f"play-{os.urandom(3).hex()}.yml"
+        playbook.write_text(
+            yaml.safe_dump([{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}]),
+            encoding="utf-8",
+        )
+        env = dict(
+            os.environ,
+            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+            ANSIBLE_LOCALHOST_WARNING="false",
+            ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+            **(extra_env or {}),
+        )
+        cmd = [str(BIN / "ansible-playbook"), str(playbook)]
+        if check:
+            cmd.append("--check")
+        if diff:
+            cmd.append("--diff")
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        try:
+            report = json.loads(proc.stdout)
+        except json.JSONDecodeError:
+            raise AssertionError(f"ansible-playbook did not print JSON:\n{proc.stdout}\n{proc.stderr}") from None
+        results = [task["hosts"]["localhost"] for task in report["plays"][0]["tasks"]]
+        return proc.returncode, results, proc.stdout + proc.stderr
+
+    return run
