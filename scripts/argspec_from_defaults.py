@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Draft a role's meta/argument_specs.yml options from its defaults/main.yml.
 
 Descriptions come from the comment lines above each variable, types from the default value.

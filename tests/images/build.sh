@@ -7,6 +7,8 @@
 #   mlops-test/postgres:15           stand-in for the upstream `postgres` image (Debian's postgresql-15)
 #   mlops-test/s3-moto:5             stand-in for `minio/minio` (moto's S3 server: no MinIO build exists here)
 #   mlops-test/python:3.11-slim      stand-in for `python:3.11-slim` (Debian's python3.11 + pip)
+#   mlops-test/python:3.11-slim-mlflow  the same with MLflow's pip packages preinstalled (a warm
+#                                    cache for the mlflow_server image build in every bare host)
 # Each image carries a label with the hash of its build context; an image whose hash matches is
 # reused, so a second run costs seconds. Archives for the bare hosts (docker save) go to
 # $MLOPS_IMAGE_CACHE (default .cache/images).
@@ -75,12 +77,16 @@ build_dir bare-host mlops-test/bare-host:bookworm
 build_dir postgres mlops-test/postgres:15
 build_dir s3-moto mlops-test/s3-moto:5
 build_dir python mlops-test/python:3.11-slim
-for t in mlops-test/debian:bookworm mlops-test/postgres:15 mlops-test/s3-moto:5 mlops-test/python:3.11-slim; do save "$t"; done
+build_dir python-mlflow mlops-test/python:3.11-slim-mlflow
+for t in mlops-test/debian:bookworm mlops-test/postgres:15 mlops-test/s3-moto:5 mlops-test/python:3.11-slim \
+         mlops-test/python:3.11-slim-mlflow; do save "$t"; done
 cat <<MSG
 stand-in images (no container registry answers on this machine):
   postgres:<version>      -> mlops-test/postgres:15        (Debian postgresql-15, same env/secret-file contract)
   minio/minio:<release>   -> mlops-test/s3-moto:5          (moto S3 server: no MinIO build can be had here)
   python:3.11-slim        -> mlops-test/python:3.11-slim   (Debian python3.11 + pip)
+                          -> mlops-test/python:3.11-slim-mlflow (+ MLflow's pip packages, so the
+                             role's image build in each bare host does not download them again)
   bare hosts              -> mlops-test/bare-host:bookworm (Debian 12, systemd as PID 1, python3)
 archives for bare hosts in $cache
 MSG
