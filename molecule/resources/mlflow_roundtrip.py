@@ -25,7 +25,8 @@ ARTIFACT_MIB = 50
 
 def _client(url: str, ca_cert: str):
     os.environ["MLFLOW_TRACKING_URI"] = url
-    os.environ["MLFLOW_TRACKING_SERVER_CERT_PATH"] = ca_cert
+    if ca_cert != "-":  # "-": plain HTTP (the local stage without nginx)
+        os.environ["MLFLOW_TRACKING_SERVER_CERT_PATH"] = ca_cert
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
     import mlflow
     from mlflow import MlflowClient
