@@ -19,14 +19,26 @@ if [ $# -gt 0 ]; then
   exec ansible-playbook site.yml "$@"
 fi
 
-# No servers given: a throwaway bare Debian 12 host on this machine.
+# No servers given: a throwaway bare Debian 12 host on this machine, the compose stage on it.
 bash tests/images/build.sh
 ansible-playbook molecule/resources/create.yml \
   -e '{"bare_hosts": [{"name": "mlflow-demo", "published_ports": ["127.0.0.1:8443:443"]}]}'
-# No Docker apt repository is reachable from such a machine: Debian's docker.io and the Compose
-# v2 plugin binary the setup step extracted.
-ansible-playbook site.yml -i inventories/compose \
-  -e docker_host_install_source=distro \
-  -e "docker_host_compose_plugin_src=$root/.cache/bin/docker-compose"
-echo "Deployed onto the throwaway host mlflow-demo (docker exec -it mlflow-demo bash)."
-echo "Remove it with: docker rm -f mlflow-demo && docker volume rm mlflow-demo-var-lib-docker"
+# This machine reaches no container registry and no Docker apt repository: the demo host gets
+# Debian's docker.io, the Compose v2 plugin binary the setup step extracted, and the stand-in
+# images the tests use (tests/images/build.sh), from the same variables file as the tests.
+export MLOPS_CACHE="$root/.cache"
+password_file="$root/.cache/demo-password"
+[ -s "$password_file" ] || (umask 077; head -c 18 /dev/urandom | base64 | tr -d '/+=' >"$password_file")
+MLFLOW_DEMO_PASSWORD=$(cat "$password_file")
+export MLFLOW_DEMO_PASSWORD
+ansible-playbook site.yml -i inventories/compose -e @molecule/resources/inventory/group_vars/all.yml
+cat <<MSG
+
+MLflow is up on the throwaway host mlflow-demo:
+  URL:      https://localhost:8443/   (self-signed certificate: docker exec mlflow-demo cat /etc/nginx/tls/mlflow.crt)
+  login:    mlflow
+  password: in $password_file
+  client:   MLFLOW_TRACKING_URI=https://localhost:8443 MLFLOW_TRACKING_USERNAME=mlflow \\
+            MLFLOW_TRACKING_PASSWORD=\$(cat $password_file) MLFLOW_TRACKING_SERVER_CERT_PATH=mlflow.crt
+Remove it with: docker rm -f mlflow-demo && docker volume rm mlflow-demo-var-lib-docker
+MSG

@@ -13,7 +13,9 @@ only, so they are not in `docker inspect`, not on a command line and never print
                              S3 credentials (absent: boto3's chain, e.g. an instance role)
 
 `mlflow-entrypoint db-upgrade` upgrades the database schema to this image's MLflow version
-instead of starting the server.
+instead of starting the server; `mlflow-entrypoint check-db` connects once and reports whether
+the database answers (and over TLS or not), with an error that names host and port, not the
+password.
 """
 
 import os
@@ -50,6 +52,21 @@ def backend_uri() -> str | None:
     return f"{uri}?{urlencode(query)}" if query else uri
 
 
+def check_db() -> None:
+    import sqlalchemy
+
+    where = f"{os.environ.get('MLFLOW_DB_HOST')}:{os.environ.get('MLFLOW_DB_PORT', '5432')}"
+    try:
+        engine = sqlalchemy.create_engine(os.environ["MLFLOW_BACKEND_STORE_URI"], pool_pre_ping=True)
+        with engine.connect() as conn:
+            version = conn.execute(sqlalchemy.text("show server_version")).scalar()
+            ssl = conn.execute(sqlalchemy.text("select ssl from pg_stat_ssl where pid = pg_backend_pid()")).scalar()
+    except Exception as exc:  # any failure is reported, without the URI
+        detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        sys.exit(f"mlflow-entrypoint: cannot use the database at {where}: {detail}")
+    print(f"mlflow-entrypoint: database at {where} answers (PostgreSQL {version}, TLS {'on' if ssl else 'off'})")
+
+
 def main() -> None:
     uri = backend_uri()
     if uri:
@@ -59,6 +76,9 @@ def main() -> None:
         if value:
             os.environ[env] = value
 
+    if sys.argv[1:2] == ["check-db"]:
+        check_db()
+        return
     if sys.argv[1:2] == ["db-upgrade"]:
         # Same as `mlflow db upgrade <uri>`, without the URI on a command line.
         from mlflow.store.db.utils import _upgrade_db, create_sqlalchemy_engine_with_retry
