@@ -1,0 +1,332 @@
+# Managed by Ansible (mlops.mlflow.migrate_sqlite): SQLite -> PostgreSQL migration steps.
+"""Steps of the SQLite -> PostgreSQL migration that need MLflow, SQLAlchemy or boto3.
+
+Runs inside the MLflow image the mlflow_server role built (same MLflow version as the server),
+with the database password and S3 keys mounted as secret files. The PostgreSQL URI is built by
+the image's own entrypoint code from those files, never passed on a command line.
+
+  preflight SQLITE [--overwrite]   integrity_check, revision known to this MLflow, target empty
+  upgrade-sqlite SQLITE            bring the SQLite copy to this MLflow's head revision
+  create-schema                    create the PostgreSQL schema with MLflow itself
+  reset-sequences                  every serial/identity column's sequence to max + 1
+  verify SQLITE                    per-table counts, revision, indexes/constraints, client read-back
+  copy-artifacts DIR               local artifact tree -> bucket under the same relative paths
+
+Each command prints one JSON object on its last line and exits 1 with a message on failure.
+"""
+
+import importlib.machinery
+import json
+import math
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+ENTRYPOINT = "/usr/local/bin/mlflow-entrypoint"
+
+
+class MigrationError(Exception):
+    pass
+
+
+def _entrypoint():
+    loader = importlib.machinery.SourceFileLoader("mlflow_entrypoint", ENTRYPOINT)
+    # The image's own entrypoint code builds the URI from the secret files: one place for it.
+    return loader.load_module()
+
+
+def pg_uri() -> str:
+    return _entrypoint().backend_uri()
+
+
+def pg_engine(uri=None):
+    import sqlalchemy
+
+    return sqlalchemy.create_engine(uri or pg_uri())
+
+
+def _known_revisions() -> tuple[set, str]:
+    from alembic.script import ScriptDirectory
+    from mlflow.store.db.utils import _get_alembic_config
+
+    script = ScriptDirectory.from_config(_get_alembic_config("sqlite://"))
+    return {rev.revision for rev in script.walk_revisions()}, script.get_current_head()
+
+
+def _sqlite_revision(path: str) -> str:
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        try:
+            return conn.execute("select version_num from alembic_version").fetchone()[0]
+        except sqlite3.DatabaseError as exc:
+            raise MigrationError(f"{path} is not an MLflow database ({exc})") from None
+
+
+def preflight(path: str, *flags: str) -> dict:
+    if not Path(path).is_file():
+        raise MigrationError(f"no SQLite database at {path}")
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+            check = conn.execute("pragma integrity_check").fetchall()
+    except sqlite3.DatabaseError as exc:
+        raise MigrationError(f"{path} is not a readable SQLite database: {exc}") from None
+    if check != [("ok",)]:
+        raise MigrationError(f"{path} fails PRAGMA integrity_check: {check[:5]}")
+    revision = _sqlite_revision(path)
+    known, head = _known_revisions()
+    if revision not in known:
+        raise MigrationError(
+            f"{path} is at schema revision {revision}, which this MLflow (head {head}) does not know: it was "
+            "written by a newer MLflow. Raise mlflow_server_version to at least that version, then migrate."
+        )
+    import sqlalchemy
+
+    try:
+        with pg_engine().connect() as conn:
+            tables = conn.execute(
+                sqlalchemy.text("select table_name from information_schema.tables where table_schema = 'public'")
+            ).scalars().all()
+    except Exception as exc:  # report any connection failure without the URI
+        detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
+        raise MigrationError(f"cannot reach the target PostgreSQL: {detail}") from None
+    if tables and "--overwrite" not in flags:
+        raise MigrationError(
+            f"the target PostgreSQL database already holds {len(tables)} table(s) (MLflow data?). Nothing was "
+            "changed. Point the migration at an empty database, or set migrate_sqlite_overwrite=true to replace it."
+        )
+    return {"sqlite_revision": revision, "head": head, "target_tables": len(tables)}
+
+
+def clear_target() -> dict:
+    import sqlalchemy
+
+    with pg_engine().begin() as conn:
+        conn.execute(sqlalchemy.text("drop schema public cascade"))
+        conn.execute(sqlalchemy.text("create schema public"))
+    return {"cleared": True}
+
+
+def upgrade_sqlite(path: str) -> dict:
+    from mlflow.store.db.utils import _upgrade_db, create_sqlalchemy_engine_with_retry
+
+    _upgrade_db(create_sqlalchemy_engine_with_retry(f"sqlite:///{path}"))
+    return {"sqlite_revision": _sqlite_revision(path)}
+
+
+def create_schema(uri=None) -> dict:
+    from mlflow.store.db.utils import _upgrade_db, create_sqlalchemy_engine_with_retry
+
+    _upgrade_db(create_sqlalchemy_engine_with_retry(uri or pg_uri()))
+    return {"schema": "created"}
+
+
+SEQUENCE_COLUMNS = """
+select c.table_name, c.column_name
+  from information_schema.columns c
+ where c.table_schema = 'public'
+   and (c.column_default like 'nextval(%' or c.is_identity = 'YES')
+ order by 1, 2
+"""
+
+
+def reset_sequences() -> dict:
+    import sqlalchemy
+
+    done = {}
+    with pg_engine().begin() as conn:
+        for table, column in conn.execute(sqlalchemy.text(SEQUENCE_COLUMNS)).all():
+            value = conn.execute(
+                sqlalchemy.text(
+                    # Names come from PostgreSQL's own catalog, not from input.
+                    f'select setval(pg_get_serial_sequence(:tbl, :col), coalesce(max("{column}"), 0) + 1, false) '  # noqa: S608
+                    f'from "{table}"'
+                ),
+                {"tbl": f'public."{table}"', "col": column},
+            ).scalar()
+            done[f"{table}.{column}"] = value
+    return {"sequences": done}
+
+
+def _pg_schema_objects(conn) -> dict:
+    import sqlalchemy
+
+    indexes = conn.execute(
+        sqlalchemy.text("select tablename, indexname, indexdef from pg_indexes where schemaname = 'public'")
+    ).all()
+    constraints = conn.execute(
+        sqlalchemy.text(
+            "select cl.relname, co.conname, co.contype, pg_get_constraintdef(co.oid) from pg_constraint co "
+            "join pg_class cl on cl.oid = co.conrelid join pg_namespace n on n.oid = cl.relnamespace "
+            "where n.nspname = 'public'"
+        )
+    ).all()
+    return {"indexes": sorted(map(tuple, indexes)), "constraints": sorted(map(tuple, constraints))}
+
+
+def _reference_schema(uri: str) -> dict:
+    """Index and constraint set of a fresh MLflow schema, built in a scratch database."""
+    import sqlalchemy
+    from sqlalchemy.engine import make_url
+
+    url = make_url(uri)
+    scratch = f"{url.database}_schema_reference"
+    admin = pg_engine(uri).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sqlalchemy.text(f'drop database if exists "{scratch}"'))
+        conn.execute(sqlalchemy.text(f'create database "{scratch}"'))
+    try:
+        scratch_uri = url.set(database=scratch).render_as_string(hide_password=False)
+        create_schema(scratch_uri)
+        engine = pg_engine(scratch_uri)
+        with engine.connect() as conn:
+            objects = _pg_schema_objects(conn)
+        engine.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f'drop database if exists "{scratch}"'))
+    return objects
+
+
+def _same(a, b) -> bool:
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    return a == b
+
+
+def _client_snapshot(uri: str) -> dict:
+    from mlflow import MlflowClient
+    from mlflow.entities import ViewType
+
+    client = MlflowClient(tracking_uri=uri, registry_uri=uri)
+    out = {"experiments": {}, "runs": {}, "models": {}}
+    for exp in client.search_experiments(view_type=ViewType.ALL, max_results=50000):
+        out["experiments"][exp.experiment_id] = [exp.name, exp.lifecycle_stage, sorted(exp.tags.items())]
+        for run in client.search_runs([exp.experiment_id], run_view_type=ViewType.ALL, max_results=50000):
+            history = {
+                key: [(m.step, m.timestamp, repr(m.value)) for m in client.get_metric_history(run.info.run_id, key)]
+                for key in run.data.metrics
+            }
+            out["runs"][run.info.run_id] = [
+                run.info.experiment_id,
+                run.info.status,
+                run.info.lifecycle_stage,
+                run.info.artifact_uri,
+                run.info.start_time,
+                run.info.end_time,
+                sorted(run.data.params.items()),
+                sorted(run.data.tags.items()),
+                sorted((k, repr(v)) for k, v in run.data.metrics.items()),
+                history,
+            ]
+    for model in client.search_registered_models(max_results=1000):
+        versions = sorted(
+            (v.version, v.run_id, v.source, v.current_stage, sorted(v.tags.items()))
+            for v in client.search_model_versions(f"name = '{model.name}'")
+        )
+        out["models"][model.name] = [sorted(model.tags.items()), sorted(model.aliases.items()), versions]
+    return json.loads(json.dumps(out, default=str))
+
+
+def verify(path: str) -> dict:
+    import sqlalchemy
+
+    uri = pg_uri()
+    report = {"tables": {}, "problems": []}
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as lite:
+        listing = "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'"
+        tables = [r[0] for r in lite.execute(listing)]
+        # Table names come from the databases' own catalogs, not from input.
+        counts = {t: lite.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables}  # noqa: S608
+        lite_rev = lite.execute("select version_num from alembic_version").fetchone()[0]
+    engine = pg_engine(uri)
+    with engine.connect() as conn:
+        for table in tables:
+            pg_count = conn.execute(sqlalchemy.text(f'select count(*) from "{table.lower()}"')).scalar()  # noqa: S608
+            report["tables"][table] = {"sqlite": counts[table], "postgres": pg_count}
+            if pg_count != counts[table]:
+                report["problems"].append(f"{table}: {counts[table]} rows in SQLite, {pg_count} in PostgreSQL")
+        pg_rev = conn.execute(sqlalchemy.text("select version_num from alembic_version")).scalar()
+        objects = _pg_schema_objects(conn)
+    report["alembic_version"] = {"sqlite": lite_rev, "postgres": pg_rev}
+    if lite_rev != pg_rev:
+        report["problems"].append(f"alembic_version differs: SQLite {lite_rev}, PostgreSQL {pg_rev}")
+    reference = _reference_schema(uri)
+    for kind in ("indexes", "constraints"):
+        missing = sorted(set(map(tuple, reference[kind])) - set(objects[kind]))
+        extra = sorted(set(objects[kind]) - set(map(tuple, reference[kind])))
+        report[kind] = {"count": len(objects[kind]), "missing": missing, "extra": extra}
+        if missing or extra:
+            report["problems"].append(f"{kind} differ from a fresh MLflow schema: missing {missing}, extra {extra}")
+
+    before = _client_snapshot(f"sqlite:///{path}")
+    after = _client_snapshot(uri)
+    for section in ("experiments", "runs", "models"):
+        if before[section] != after[section]:
+            differing = [k for k in set(before[section]) | set(after[section])
+                         if before[section].get(k) != after[section].get(k)]
+            report["problems"].append(f"{section} read back differently through the MLflow client: {differing[:5]}")
+    report["client"] = {k: len(v) for k, v in after.items()}
+
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri=uri)
+    experiment_id = client.create_experiment(f"migration-check-{os.urandom(4).hex()}")
+    run = client.create_run(experiment_id)
+    client.log_metric(run.info.run_id, "check", 1.0)
+    client.delete_experiment(experiment_id)
+    report["new_experiment_id"] = experiment_id
+    engine.dispose()
+    if report["problems"]:
+        raise MigrationError("verification failed: " + "; ".join(report["problems"]) + "\n" + json.dumps(report))
+    return report
+
+
+def copy_artifacts(root: str) -> dict:
+    import boto3
+
+    bucket, _, prefix = os.environ["MIGRATE_S3_DESTINATION"].removeprefix("s3://").partition("/")
+    ep = _entrypoint()
+    keys = {}
+    for env, name in (("aws_access_key_id", "mlflow_s3_access_key"), ("aws_secret_access_key", "mlflow_s3_secret_key")):
+        value = ep._secret(name)
+        if value:
+            keys[env] = value
+    s3 = boto3.client("s3", endpoint_url=os.environ.get("MLFLOW_S3_ENDPOINT_URL") or None, **keys)
+    copied = skipped = 0
+    base = Path(root)
+    for path in sorted(p for p in base.rglob("*") if p.is_file()):
+        key = "/".join(filter(None, [prefix.strip("/"), path.relative_to(base).as_posix()]))
+        try:
+            if s3.head_object(Bucket=bucket, Key=key)["ContentLength"] == path.stat().st_size:
+                skipped += 1
+                continue
+        except s3.exceptions.ClientError:
+            pass
+        s3.upload_file(str(path), bucket, key)
+        copied += 1
+    return {"copied": copied, "already_there": skipped, "bucket": bucket, "prefix": prefix}
+
+
+COMMANDS = {
+    "preflight": preflight,
+    "clear-target": clear_target,
+    "upgrade-sqlite": upgrade_sqlite,
+    "create-schema": create_schema,
+    "reset-sequences": reset_sequences,
+    "verify": verify,
+    "copy-artifacts": copy_artifacts,
+}
+
+
+def main() -> None:
+    command, *args = sys.argv[1:]
+    try:
+        result = COMMANDS[command](*args)
+    except MigrationError as exc:
+        print(f"migration: {exc}", file=sys.stderr)
+        sys.exit(1)
+    print(json.dumps(result, default=str))
+
+
+if __name__ == "__main__":
+    main()
