@@ -24,8 +24,11 @@ export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 
 # Scenario order: cheapest first, so a broken foundation fails fast. Every directory under
-# molecule/ with a molecule.yml must be listed (the run checks).
-SCENARIOS=(docker_host ops_repo)
+# molecule/ with a molecule.yml must be listed (the run checks). Scenarios run in
+# MOLECULE_LANES parallel lanes (default 2: most of a scenario's time is waiting on containers
+# booting, apt and health checks, not CPU); each lane takes the next scenario in this order.
+SCENARIOS=(docker_host nginx_auth ops_repo local compose compose_split cloud migration)
+MOLECULE_LANES=${MOLECULE_LANES:-2}
 
 passed=()
 failed=()
@@ -137,6 +140,37 @@ stage_molecule() {
   molecule test -s "$1"
 }
 
+run_scenarios() {
+  # run_scenarios NAME...: MOLECULE_LANES lanes take scenarios from the list in order. Each
+  # scenario's output goes to .cache/logs/molecule-NAME.log and is printed whole when it ends.
+  local logs="$cache/logs" queue="$cache/logs/queue" lock="$cache/logs/queue.lock" lane
+  mkdir -p "$logs"
+  printf '%s\n' "$@" >"$queue"
+  : >"$logs/results"
+  for lane in $(seq "$MOLECULE_LANES"); do
+    (
+      while true; do
+        local s start rc
+        s=$(flock "$lock" bash -c 'head -n1 "$1"; sed -i 1d "$1"' _ "$queue")
+        [ -n "$s" ] || break
+        start=$(date +%s)
+        stage_molecule "$s" >"$logs/molecule-$s.log" 2>&1
+        rc=$?
+        flock "$lock" bash -c 'cat "$1"; printf "%s\n" "<== molecule:$2: $3 in $4s (lane $5)"' _ \
+          "$logs/molecule-$s.log" "$s" "$([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)")" \
+          "$(($(date +%s) - start))" "$lane"
+        echo "$s $rc $(($(date +%s) - start))" >>"$logs/results"
+      done
+    ) &
+  done
+  wait
+  local name rc secs
+  while read -r name rc secs; do
+    timings+=("$(printf '%-28s %4ss  %s' "molecule:$name" "$secs" "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)")")")
+    if [ "$rc" -eq 0 ]; then passed+=("molecule:$name"); else failed+=("molecule:$name"); fi
+  done <"$logs/results"
+}
+
 # ---------------------------------------------------------------- main
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=(all)
@@ -172,7 +206,10 @@ while [ $i -lt ${#want[@]} ]; do
         done
       fi
       [[ " ${passed[*]} " == *" images "* ]] || run_stage images stage_images
-      for s in "${scen[@]}"; do run_stage "molecule:$s" stage_molecule "$s"; done
+      log "molecule: ${scen[*]} in $MOLECULE_LANES lane(s)"
+      mol_start=$(date +%s)
+      run_scenarios "${scen[@]}"
+      timings+=("$(printf '%-28s %4ss  %s' "molecule (wall clock)" "$(($(date +%s) - mol_start))" "")")
       ;;
     *) echo "unknown stage: $w (stages: lint unit sanity images integration molecule [scenario...])" >&2
        failed+=("$w") ;;
