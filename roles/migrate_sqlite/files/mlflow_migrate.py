@@ -114,9 +114,17 @@ def upgrade_sqlite(path: str) -> dict:
 
 
 def create_schema(uri=None) -> dict:
-    from mlflow.store.db.utils import _upgrade_db, create_sqlalchemy_engine_with_retry
+    """MLflow's own schema, as the server creates it in an empty database (base tables, then
+    every migration up to head), so every index, constraint and type is MLflow's."""
+    import sqlalchemy
+    from mlflow.store.db.utils import _initialize_tables, _upgrade_db, create_sqlalchemy_engine_with_retry
 
-    _upgrade_db(create_sqlalchemy_engine_with_retry(uri or pg_uri()))
+    engine = create_sqlalchemy_engine_with_retry(uri or pg_uri())
+    if sqlalchemy.inspect(engine).get_table_names():
+        _upgrade_db(engine)
+    else:
+        _initialize_tables(engine)
+    engine.dispose()
     return {"schema": "created"}
 
 
