@@ -67,7 +67,26 @@ def check_db() -> None:
     print(f"mlflow-entrypoint: database at {where} answers (PostgreSQL {version}, TLS {'on' if ssl else 'off'})")
 
 
+def clear_stale_state() -> None:
+    """Remove what a previous run of this container left in /tmp.
+
+    MLflow's workers take a file lock (/tmp/db_init_lock-*) while they initialise the store; one
+    left behind by a host that lost power makes every worker die at the next start. The
+    Prometheus multiprocess directory must also start empty. Nothing else runs in the container
+    yet, so anything there is stale. (/tmp is not a tmpfs: proxied artifact downloads spool there.)
+    """
+    for lock in Path("/tmp").glob("db_init_lock-*"):
+        lock.unlink(missing_ok=True)
+    metrics_dir = os.environ.get("MLFLOW_EXPOSE_PROMETHEUS") or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if metrics_dir and Path(metrics_dir).is_dir():
+        for entry in Path(metrics_dir).iterdir():
+            if entry.is_file():
+                entry.unlink(missing_ok=True)
+
+
 def main() -> None:
+    if sys.argv[1:2] not in (["check-db"], ["db-upgrade"]):
+        clear_stale_state()
     uri = backend_uri()
     if uri:
         os.environ["MLFLOW_BACKEND_STORE_URI"] = uri
