@@ -20,6 +20,7 @@ password.
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 from urllib.parse import quote, urlencode
 
@@ -75,7 +76,7 @@ def clear_stale_state() -> None:
     Prometheus multiprocess directory must also start empty. Nothing else runs in the container
     yet, so anything there is stale. (/tmp is not a tmpfs: proxied artifact downloads spool there.)
     """
-    for lock in Path("/tmp").glob("db_init_lock-*"):
+    for lock in Path(tempfile.gettempdir()).glob("db_init_lock-*"):
         lock.unlink(missing_ok=True)
     metrics_dir = os.environ.get("MLFLOW_EXPOSE_PROMETHEUS") or os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if metrics_dir and Path(metrics_dir).is_dir():
