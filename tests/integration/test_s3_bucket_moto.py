@@ -1,10 +1,17 @@
 """mlops.mlflow.s3_bucket run by ansible-playbook against a real S3 endpoint over HTTP.
 
-moto's S3 server stands in for MinIO here: no MinIO build can be had on the test machine (no
-registry, not on PyPI, not in Debian). moto answers the same S3 API that boto3 speaks to MinIO;
-it listens on 127.0.0.1 only and is started and stopped by these tests.
+moto's S3 server (``moto_server``) stands in for MinIO here: no MinIO build can be had on the
+test machine (no container registry, not on PyPI, not in Debian). moto answers the same S3 API
+that boto3 speaks to MinIO, over real HTTP with path-style addressing and SigV4 signatures. It
+listens on 127.0.0.1 only and is started and stopped by these tests; nothing else is contacted.
+
+What moto does not show: MinIO's missing public access block API, and credential or anonymous
+access checks (moto accepts any key and enforces no policy); the unit tests cover the error
+handling for those with stubbed answers.
 """
 
+import itertools
+import json
 import subprocess
 import time
 import urllib.request
@@ -17,128 +24,214 @@ from .conftest import BIN, free_port
 pytestmark = pytest.mark.integration
 
 KEYS = {"access_key": "mlops-test", "secret_key": "mlops-test-secret"}
+_names = itertools.count()
 
 
-def _start_moto(port):
-    proc = subprocess.Popen(
-        [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    for _attempt in range(100):
+def _start_moto(port, delay=0):
+    """moto_server on 127.0.0.1:port, started after ``delay`` seconds when asked to."""
+    command = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    if delay:
+        command = ["sh", "-c", f'sleep {delay}; exec "$0" "$@"', *command]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _wait_until_up(port, proc):
+    for _attempt in range(150):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
-            return proc
+            return
         except OSError:
             time.sleep(0.1)
     proc.kill()
     raise AssertionError("moto_server did not start")
 
 
-@pytest.fixture
-def endpoint():
-    port = free_port()
-    proc = _start_moto(port)
-    yield f"http://127.0.0.1:{port}"
+def _stop(proc):
     proc.terminate()
     proc.wait(timeout=10)
 
 
+@pytest.fixture(scope="module")
+def endpoint():
+    """One moto S3 server for the module; each test works on a bucket of its own."""
+    port = free_port()
+    proc = _start_moto(port)
+    _wait_until_up(port, proc)
+    yield f"http://127.0.0.1:{port}"
+    _stop(proc)
+
+
+@pytest.fixture
+def bucket():
+    return f"mlflow-it-{next(_names)}"
+
+
 def _s3(endpoint):
     return boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1",
-        aws_access_key_id=KEYS["access_key"], aws_secret_access_key=KEYS["secret_key"],
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=KEYS["access_key"],
+        aws_secret_access_key=KEYS["secret_key"],
     )
 
 
-def _task(endpoint, **args):
-    return {"mlops.mlflow.s3_bucket": dict(name="mlflow", endpoint_url=endpoint, **KEYS, **args)}
+def _task(endpoint, bucket, **args):
+    return {"mlops.mlflow.s3_bucket": dict(name=bucket, endpoint_url=endpoint, **KEYS, **args)}
 
 
-def test_private_bucket_is_created_once(run_tasks, endpoint):
-    rc, results, out = run_tasks([_task(endpoint), _task(endpoint)])
+def test_private_bucket_is_created_once(run_tasks, endpoint, bucket):
+    rc, results, out = run_tasks([_task(endpoint, bucket), _task(endpoint, bucket)])
     assert rc == 0, out
     assert results[0]["changed"] and not results[1]["changed"]
-    assert [b["Name"] for b in _s3(endpoint).list_buckets()["Buckets"]] == ["mlflow"]
-    with pytest.raises(_s3(endpoint).exceptions.ClientError):
-        _s3(endpoint).get_bucket_policy(Bucket="mlflow")
+    s3 = _s3(endpoint)
+    assert bucket in [b["Name"] for b in s3.list_buckets()["Buckets"]]
+    with pytest.raises(s3.exceptions.ClientError, match="NoSuchBucketPolicy"):
+        s3.get_bucket_policy(Bucket=bucket)
+    assert results[1]["bucket"]["policy"] is None
 
 
-def test_full_configuration_is_applied_then_idempotent(run_tasks, endpoint):
+def test_full_configuration_is_applied_then_idempotent(run_tasks, endpoint, bucket):
     config = dict(
         versioning=True,
         encryption="AES256",
         tags={"team": "ml-platform"},
-        lifecycle_expiration=[{"id": "scratch", "prefix": "scratch/", "days": 30}],
+        lifecycle_expiration=[
+            {"id": "scratch", "prefix": "scratch/", "days": 30},
+            {"id": "tmp", "prefix": "tmp/", "days": 1},
+        ],
+        public_access_block=True,
         policy={
             "Version": "2012-10-17",
-            "Statement": [{"Effect": "Allow", "Principal": {"AWS": ["arn:aws:iam::123456789012:root"]},
-                           "Action": "s3:GetObject", "Resource": "arn:aws:s3:::mlflow/*"}],
+            "Statement": [
+                {
+                    "Effect": "Allow",
+                    "Principal": {"AWS": ["arn:aws:iam::123456789012:root"]},
+                    "Action": "s3:GetObject",
+                    "Resource": f"arn:aws:s3:::{bucket}/*",
+                }
+            ],
         },
     )
-    rc, results, out = run_tasks([_task(endpoint, **config), _task(endpoint, **config)])
+    rc, results, out = run_tasks([_task(endpoint, bucket, **config), _task(endpoint, bucket, **config)])
     assert rc == 0, out
     assert results[0]["changed"] and not results[1]["changed"], results[1]
     s3 = _s3(endpoint)
-    assert s3.get_bucket_versioning(Bucket="mlflow")["Status"] == "Enabled"
-    assert s3.get_bucket_tagging(Bucket="mlflow")["TagSet"] == [{"Key": "team", "Value": "ml-platform"}]
-    assert s3.get_bucket_lifecycle_configuration(Bucket="mlflow")["Rules"][0]["Expiration"]["Days"] == 30
+    assert s3.get_bucket_versioning(Bucket=bucket)["Status"] == "Enabled"
+    rules = s3.get_bucket_encryption(Bucket=bucket)["ServerSideEncryptionConfiguration"]["Rules"]
+    assert rules[0]["ApplyServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+    assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "team", "Value": "ml-platform"}]
+    lifecycle = s3.get_bucket_lifecycle_configuration(Bucket=bucket)["Rules"]
+    assert sorted((r["ID"], r["Expiration"]["Days"]) for r in lifecycle) == [("scratch", 30), ("tmp", 1)]
+    assert s3.get_public_access_block(Bucket=bucket)["PublicAccessBlockConfiguration"]["BlockPublicPolicy"]
+    facts = results[1]["bucket"]
+    assert facts["versioning"] == "Enabled"
+    assert facts["encryption"] == {"algorithm": "AES256", "key_id": None}
+    assert facts["tags"] == {"team": "ml-platform"}
+    assert facts["policy"]["Statement"][0]["Action"] == ["s3:GetObject"]
 
 
-def test_check_mode_changes_nothing_and_diff_shows_properties(run_tasks, endpoint):
-    rc, results, out = run_tasks([_task(endpoint, versioning=True)], check=True, diff=True)
+def test_policy_as_json_text_matches_the_same_policy_as_dict(run_tasks, endpoint, bucket):
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": {
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "s3:DeleteBucket",
+            "Resource": f"arn:aws:s3:::{bucket}",
+        },
+    }
+    as_text = json.dumps(policy, indent=2, sort_keys=True)
+    rc, results, out = run_tasks([_task(endpoint, bucket, policy=policy), _task(endpoint, bucket, policy=as_text)])
+    assert rc == 0, out
+    assert results[0]["changed"] and not results[1]["changed"]
+
+
+def test_check_mode_changes_nothing_and_diff_shows_properties(run_tasks, endpoint, bucket):
+    rc, results, out = run_tasks([_task(endpoint, bucket, versioning=True)], check=True, diff=True)
     assert rc == 0, out
     assert results[0]["changed"]
-    assert results[0]["diff"]["before"]["exists"] is False
-    assert results[0]["diff"]["after"]["versioning"] == "Enabled"
-    assert _s3(endpoint).list_buckets()["Buckets"] == []
+    assert results[0]["diff"]["before"] == {"exists": False, "versioning": None}
+    assert results[0]["diff"]["after"] == {"exists": True, "versioning": "Enabled"}
+    assert bucket not in [b["Name"] for b in _s3(endpoint).list_buckets()["Buckets"]]
 
 
-def test_secret_key_is_not_in_the_output(run_tasks, endpoint):
-    rc, _results, out = run_tasks([_task(endpoint)], diff=True)
+def test_check_mode_on_an_existing_bucket_writes_nothing(run_tasks, endpoint, bucket):
+    run_tasks([_task(endpoint, bucket, tags={"a": "1"})])
+    rc, results, out = run_tasks([_task(endpoint, bucket, tags={"b": "2"}, versioning=True)], check=True, diff=True)
+    assert rc == 0, out
+    assert results[0]["changed"]
+    assert results[0]["diff"]["before"]["tags"] == {"a": "1"}
+    assert results[0]["diff"]["after"]["tags"] == {"b": "2"}
+    s3 = _s3(endpoint)
+    assert s3.get_bucket_tagging(Bucket=bucket)["TagSet"] == [{"Key": "a", "Value": "1"}]
+    assert "Status" not in s3.get_bucket_versioning(Bucket=bucket)
+
+
+def test_public_read_is_granted_only_when_asked_and_taken_back(run_tasks, endpoint, bucket):
+    rc, results, out = run_tasks([_task(endpoint, bucket, public_read=True), _task(endpoint, bucket)])
+    assert rc == 0, out
+    assert results[0]["bucket"]["policy"]["Statement"][0]["Principal"] == {"AWS": ["*"]}
+    assert results[1]["changed"] and results[1]["bucket"]["policy"] is None
+
+
+def test_secret_key_is_not_in_the_output(run_tasks, endpoint, bucket):
+    rc, _results, out = run_tasks([_task(endpoint, bucket)], diff=True)
     assert rc == 0
     assert KEYS["secret_key"] not in out
 
 
-def test_non_empty_bucket_is_refused_then_force_deletes_versions(run_tasks, endpoint):
-    run_tasks([_task(endpoint, versioning=True)])
+def test_non_empty_bucket_is_refused_then_force_deletes_versions(run_tasks, endpoint, bucket):
+    run_tasks([_task(endpoint, bucket, versioning=True)])
     s3 = _s3(endpoint)
-    s3.put_object(Bucket="mlflow", Key="0/run/artifacts/model.pkl", Body=b"1")
-    s3.put_object(Bucket="mlflow", Key="0/run/artifacts/model.pkl", Body=b"2")
-    rc, results, _out = run_tasks([_task(endpoint, state="absent")])
-    assert rc != 0
-    assert "still holds 2 object(s)" in results[0]["msg"]
-    assert s3.head_bucket(Bucket="mlflow")
-    rc, results, out = run_tasks([_task(endpoint, state="absent", force=True)])
+    key = "0/run/artifacts/model.pkl"
+    s3.put_object(Bucket=bucket, Key=key, Body=b"1")
+    s3.put_object(Bucket=bucket, Key=key, Body=b"2")
+    s3.delete_object(Bucket=bucket, Key=key)  # leaves two versions and a delete marker
+    refused = dict(_task(endpoint, bucket, state="absent"), ignore_errors=True)
+    rc, results, out = run_tasks([refused, _task(endpoint, bucket, state="absent", force=True)])
     assert rc == 0, out
-    assert results[0]["deleted_objects"] == 2
-    assert s3.list_buckets()["Buckets"] == []
+    assert results[0]["failed"]
+    assert f"bucket '{bucket}' on {endpoint} still holds 3 object(s) or object version(s)" in results[0]["msg"]
+    assert "force=true" in results[0]["msg"]
+    assert results[1]["changed"] and results[1]["deleted_objects"] == 3
+    assert bucket not in [b["Name"] for b in s3.list_buckets()["Buckets"]]
 
 
-def test_waits_for_an_endpoint_that_starts_late(run_tasks):
+def test_force_delete_in_check_mode_keeps_everything(run_tasks, endpoint, bucket):
+    run_tasks([_task(endpoint, bucket)])
+    s3 = _s3(endpoint)
+    s3.put_object(Bucket=bucket, Key="a", Body=b"1")
+    rc, results, out = run_tasks([_task(endpoint, bucket, state="absent", force=True)], check=True)
+    assert rc == 0, out
+    assert results[0]["changed"] and results[0]["deleted_objects"] == 1
+    assert s3.list_objects_v2(Bucket=bucket)["KeyCount"] == 1
+
+
+def test_waits_for_an_endpoint_that_starts_late(run_tasks, bucket):
     port = free_port()
-    starter = subprocess.Popen(["sh", "-c", f"sleep 4; exec {BIN / 'moto_server'} -H 127.0.0.1 -p {port}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = _start_moto(port, delay=4)
     try:
         started = time.monotonic()
-        rc, results, out = run_tasks([_task(f"http://127.0.0.1:{port}", wait_timeout=60)])
+        rc, results, out = run_tasks([_task(f"http://127.0.0.1:{port}", bucket, wait_timeout=60)])
         assert rc == 0, out
         assert results[0]["changed"]
-        assert time.monotonic() - started > 3
+        assert time.monotonic() - started > 4
     finally:
-        starter.terminate()
-        starter.wait(timeout=10)
+        _stop(proc)
 
 
-def test_timeout_names_the_endpoint(run_tasks):
+def test_timeout_names_the_endpoint(run_tasks, bucket):
     port = free_port()  # nothing listens there
-    rc, results, _out = run_tasks([_task(f"http://127.0.0.1:{port}", wait_timeout=3)])
+    rc, results, _out = run_tasks([_task(f"http://127.0.0.1:{port}", bucket, wait_timeout=3)])
     assert rc != 0
-    assert f"S3 endpoint http://127.0.0.1:{port} did not answer within 3s" in results[0]["msg"]
+    message = results[0]["msg"]
+    assert f"S3 endpoint http://127.0.0.1:{port} did not answer within 3s" in message
+    assert "Could not connect to the endpoint URL" in message
 
 
 def test_invalid_name_fails_before_any_call(run_tasks):
     task = {"mlops.mlflow.s3_bucket": {"name": "My_Bucket", "endpoint_url": "http://127.0.0.1:1", **KEYS}}
     rc, results, _out = run_tasks([task])
     assert rc != 0
-    assert "bucket name 'My_Bucket' is invalid" in results[0]["msg"]
+    assert "bucket name 'My_Bucket' is invalid: it may hold only lowercase letters" in results[0]["msg"]

@@ -292,7 +292,7 @@ def verify(path: str) -> dict:
 def copy_artifacts(root: str) -> dict:
     import boto3
 
-    bucket, _, prefix = os.environ["MIGRATE_S3_DESTINATION"].removeprefix("s3://").partition("/")
+    bucket, _sep, prefix = os.environ["MIGRATE_S3_DESTINATION"].removeprefix("s3://").partition("/")
     ep = _entrypoint()
     keys = {}
     for env, name in (("aws_access_key_id", "mlflow_s3_access_key"), ("aws_secret_access_key", "mlflow_s3_secret_key")):
