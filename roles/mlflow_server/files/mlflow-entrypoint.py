@@ -13,7 +13,8 @@ only, so they are not in `docker inspect`, not on a command line and never print
                              S3 credentials (absent: boto3's chain, e.g. an instance role)
 
 `mlflow-entrypoint db-upgrade` upgrades the database schema to this image's MLflow version
-instead of starting the server; `mlflow-entrypoint check-db` connects once and reports whether
+instead of starting the server; `mlflow-entrypoint init-schema` creates the schema in an empty
+database (once, before several servers start); `mlflow-entrypoint check-db` connects once and reports whether
 the database answers (and over TLS or not), with an error that names host and port, not the
 password.
 """
@@ -68,6 +69,25 @@ def check_db() -> None:
     print(f"mlflow-entrypoint: database at {where} answers (PostgreSQL {version}, TLS {'on' if ssl else 'off'})")
 
 
+def init_schema() -> None:
+    """Create MLflow's schema in an empty database, as the server would; leave any other alone.
+
+    Several servers starting at once on an empty database race to create it (duplicate
+    alembic_version); the role runs this once, before any server starts. An existing schema is
+    not touched: upgrades are explicit (db-upgrade, after a backup).
+    """
+    import sqlalchemy
+    from mlflow.store.db.utils import _initialize_tables, create_sqlalchemy_engine_with_retry
+
+    engine = create_sqlalchemy_engine_with_retry(os.environ["MLFLOW_BACKEND_STORE_URI"])
+    if sqlalchemy.inspect(engine).get_table_names():
+        print("mlflow-entrypoint: the database already has a schema; left as it is", flush=True)
+    else:
+        _initialize_tables(engine)
+        print("mlflow-entrypoint: created MLflow's schema in the empty database", flush=True)
+    engine.dispose()
+
+
 def clear_stale_state() -> None:
     """Remove what a previous run of this container left in /tmp.
 
@@ -86,7 +106,7 @@ def clear_stale_state() -> None:
 
 
 def main() -> None:
-    if sys.argv[1:2] not in (["check-db"], ["db-upgrade"]):
+    if sys.argv[1:2] not in (["check-db"], ["db-upgrade"], ["init-schema"]):
         clear_stale_state()
     uri = backend_uri()
     if uri:
@@ -98,6 +118,9 @@ def main() -> None:
 
     if sys.argv[1:2] == ["check-db"]:
         check_db()
+        return
+    if sys.argv[1:2] == ["init-schema"]:
+        init_schema()
         return
     if sys.argv[1:2] == ["db-upgrade"]:
         # Same as `mlflow db upgrade <uri>`, without the URI on a command line.
