@@ -28,6 +28,11 @@ def _client(url: str, ca_cert: str):
     if ca_cert != "-":  # "-": plain HTTP (the local stage without nginx)
         os.environ["MLFLOW_TRACKING_SERVER_CERT_PATH"] = ca_cert
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
+    # MLflow 3.17 servers advertise presigned multipart transfers whenever the store is S3; a
+    # client then sends large artifacts straight to the S3 endpoint, which clients of a proxied
+    # stack cannot reach. Clients switch that off (README, "Artifacts"), as this one does.
+    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
+    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "false")
     import mlflow
     from mlflow import MlflowClient
 
