@@ -33,7 +33,8 @@ done
 dest="$root/.cache/sanity/ansible_collections/mlops/mlflow"
 rm -rf "$dest" && mkdir -p "$dest"
 tar -C "$root" --exclude ./.venv --exclude ./.cache --exclude ./.git --exclude ./collections \
-  --exclude '__pycache__' --exclude .pytest_cache --exclude .ruff_cache -c . | tar -C "$dest" -x
+  --exclude '__pycache__' --exclude .pytest_cache --exclude .ruff_cache --exclude .ca-bundle.crt \
+  -c . | tar -C "$dest" -x
 cd "$dest"
 # ansible-test lists files through git when it is a repository: make the copy one.
 git init -q . 2>/dev/null || true

@@ -22,6 +22,12 @@ export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$root/collections"  # holds a symlink to this checkout
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
+# Molecule writes its own ansible.cfg, so the project's settings that matter for speed come as
+# environment: pipelining (one `docker exec` per task instead of put-file + exec + cleanup) and
+# per-task durations in every log (profile_tasks), so a slow step shows where it is.
+export ANSIBLE_PIPELINING=True
+export ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks
+export PROFILE_TASKS_TASK_OUTPUT_LIMIT=15
 
 # Scenario order: cheapest first, so a broken foundation fails fast. Every directory under
 # molecule/ with a molecule.yml must be listed (the run checks). Scenarios run in
@@ -131,7 +137,31 @@ stage_unit() { pytest_stage -q tests/unit; }
 
 stage_sanity() { bash scripts/sanity.sh; }
 
-stage_images() { bash tests/images/build.sh; }
+stage_images() {
+  if [ -n "${images_pid:-}" ]; then
+    # Started by images-background: wait for it, show its output and its own duration.
+    wait "$images_pid"
+    local rc=$?
+    images_pid=
+    cat "$cache/logs/images.log"
+    echo "(built in the background in $(cat "$cache/logs/images.secs" 2>/dev/null)s)"
+    return $rc
+  fi
+  bash tests/images/build.sh
+}
+
+start_images_background() {
+  mkdir -p "$cache/logs"
+  log "images: building in the background (.cache/logs/images.log)"
+  (
+    start=$(date +%s)
+    bash tests/images/build.sh >"$cache/logs/images.log" 2>&1
+    rc=$?
+    echo $(($(date +%s) - start)) >"$cache/logs/images.secs"
+    exit $rc
+  ) &
+  images_pid=$!
+}
 
 stage_integration() { pytest_stage -q -m integration tests/integration; }
 
@@ -140,9 +170,22 @@ stage_molecule() {
   molecule test -s "$1"
 }
 
+show_summary() {
+  # The Molecule steps, play recaps and profile_tasks' slowest tasks of a passed scenario's log.
+  echo "==> molecule log (summary; whole log: $1)"
+  awk '/^(INFO|WARNING|ERROR)/ {print; next}
+       /^PLAY RECAP/ {recap=1; print; next}
+       recap && NF == 0 {recap=0}
+       recap {print; next}
+       /^====================+$/ {prof=15; next}
+       prof > 0 {print; prof--}' "$1"
+}
+export -f show_summary
+
 run_scenarios() {
   # run_scenarios NAME...: MOLECULE_LANES lanes take scenarios from the list in order. Each
-  # scenario's output goes to .cache/logs/molecule-NAME.log and is printed whole when it ends.
+  # scenario's output goes to .cache/logs/molecule-NAME.log; when the scenario ends, a failed
+  # one's log is printed whole, a passed one's steps, recaps and slowest tasks only.
   local logs="$cache/logs" queue="$cache/logs/queue" lock="$cache/logs/queue.lock" lane
   mkdir -p "$logs"
   printf '%s\n' "$@" >"$queue"
@@ -156,9 +199,10 @@ run_scenarios() {
         start=$(date +%s)
         stage_molecule "$s" >"$logs/molecule-$s.log" 2>&1
         rc=$?
-        flock "$lock" bash -c 'cat "$1"; printf "%s\n" "<== molecule:$2: $3 in $4s (lane $5)"' _ \
+        flock "$lock" bash -c 'if [ "$6" -eq 0 ]; then show_summary "$1"; else cat "$1"; fi
+          printf "%s\n" "<== molecule:$2: $3 in $4s (lane $5)"' _ \
           "$logs/molecule-$s.log" "$s" "$([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)")" \
-          "$(($(date +%s) - start))" "$lane"
+          "$(($(date +%s) - start))" "$lane" "$rc"
         echo "$s $rc $(($(date +%s) - start))" >>"$logs/results"
       done
     ) &
@@ -174,10 +218,12 @@ run_scenarios() {
 # ---------------------------------------------------------------- main
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=(all)
-if [ "${want[0]}" = all ]; then want=(lint unit sanity images integration molecule); fi
+# The full run builds the images (network and disk bound) in the background while lint, unit,
+# sanity and integration (CPU bound, no Docker) run; `images` then waits for that build.
+if [ "${want[0]}" = all ]; then want=(images-background lint unit sanity integration images molecule); fi
 needs_docker=0
 if [ "${want[0]}" = setup-only ]; then want=(); needs_docker=1; fi
-for w in "${want[@]}"; do case $w in images|integration|molecule) needs_docker=1 ;; esac; done
+for w in "${want[@]}"; do case $w in images*|integration|molecule) needs_docker=1 ;; esac; done
 
 total_start=$(date +%s)
 if ! run_stage setup stage_setup; then
@@ -188,6 +234,7 @@ i=0
 while [ $i -lt ${#want[@]} ]; do
   w=${want[$i]}
   case $w in
+    images-background) start_images_background ;;
     lint|unit|sanity|images|integration) run_stage "$w" "stage_$w" ;;
     molecule)
       # Optional scenario names follow "molecule"; default: all of them.
