@@ -29,11 +29,12 @@ export ANSIBLE_PIPELINING=True
 export ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks
 export PROFILE_TASKS_TASK_OUTPUT_LIMIT=15
 
-# Scenario order: cheapest first, so a broken foundation fails fast. Every directory under
-# molecule/ with a molecule.yml must be listed (the run checks). Scenarios run in
-# MOLECULE_LANES parallel lanes (default 2: most of a scenario's time is waiting on containers
-# booting, apt and health checks, not CPU); each lane takes the next scenario in this order.
-SCENARIOS=(docker_host nginx_auth ops_repo local compose compose_split cloud migration)
+# Scenario order: the quick foundation check first (a broken docker_host fails the run early),
+# then longest first, so the lanes finish close together. Every directory under molecule/ with
+# a molecule.yml must be listed (the run checks). Scenarios run in MOLECULE_LANES parallel
+# lanes (default 2: most of a scenario's time is waiting on containers booting, apt and health
+# checks, not CPU); each lane takes the next scenario in this order.
+SCENARIOS=(docker_host compose migration cloud compose_split local nginx_auth ops_repo)
 MOLECULE_LANES=${MOLECULE_LANES:-2}
 
 passed=()
