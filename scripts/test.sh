@@ -98,7 +98,10 @@ setup_docker() {
   else
     command -v dockerd >/dev/null || need_apt docker.io || return 1
     echo "docker engine: starting Debian's dockerd in the background (no systemd on this machine)"
-    nohup dockerd >/var/log/dockerd.log 2>&1 &
+    # setsid + disown: the engine is not a job of this script, so no `wait` below waits for it
+    # (a bare `wait` once hung the run for good after every scenario had finished).
+    setsid nohup dockerd >/var/log/dockerd.log 2>&1 </dev/null &
+    disown
     for _ in $(seq 60); do docker info >/dev/null 2>&1 && break; sleep 1; done
     docker info >/dev/null 2>&1 || { echo "dockerd did not answer; see /var/log/dockerd.log" >&2; return 1; }
   fi
@@ -191,6 +194,7 @@ run_scenarios() {
   mkdir -p "$logs"
   printf '%s\n' "$@" >"$queue"
   : >"$logs/results"
+  local lane_pids=()
   for lane in $(seq "$MOLECULE_LANES"); do
     (
       while true; do
@@ -207,8 +211,9 @@ run_scenarios() {
         echo "$s $rc $(($(date +%s) - start))" >>"$logs/results"
       done
     ) &
+    lane_pids+=($!)
   done
-  wait
+  wait "${lane_pids[@]}"
   local name rc secs
   while read -r name rc secs; do
     timings+=("$(printf '%-28s %4ss  %s' "molecule:$name" "$secs" "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)")")")
