@@ -1,0 +1,183 @@
+#!/usr/bin/env python3
+"""Load generator for the mlops.mlflow benchmarks; runs on the benchmark host itself.
+
+It talks to MLflow's REST API the way the MLflow client does, with python3-requests only (the
+docker_host role installs it on every host), so it needs nothing else on a bare host:
+
+  load.py calls   URL ENDPOINT CONCURRENCY SECONDS [--user U --password-file F] [--ca F]
+      ENDPOINT: log-batch (runs/log-batch with 100 metrics), experiments-search, runs-search.
+      Prints {"requests", "errors", "seconds", "rps", "p50_ms", "p99_ms"}.
+  load.py writers URL CLIENTS SECONDS [auth options]
+      CLIENTS threads each create a run, log a batch of 10 metrics and end the run, in a loop.
+      Prints {"runs", "errors", "seconds", "runs_per_s"}.
+
+Bounded: every call has a timeout, every loop a deadline. Traffic goes only to URL, which the
+benchmark points at 127.0.0.1 on the host.
+"""
+
+import argparse
+import json
+import statistics
+import threading
+import time
+import uuid
+
+import requests
+
+
+def _session(args: argparse.Namespace) -> requests.Session:
+    session = requests.Session()
+    if args.user:
+        with open(args.password_file, encoding="utf-8") as handle:
+            session.auth = (args.user, handle.read().strip())
+    session.verify = args.ca or True
+    if args.host_header:
+        session.headers["Host"] = args.host_header
+    adapter = requests.adapters.HTTPAdapter(pool_connections=1, pool_maxsize=1)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def _api(url: str, path: str) -> str:
+    return f"{url.rstrip('/')}/api/2.0/mlflow/{path}"
+
+
+def _setup(args: argparse.Namespace) -> tuple[str, str]:
+    session = _session(args)
+    name = f"bench-{uuid.uuid4().hex[:8]}"
+    response = session.post(_api(args.url, "experiments/create"), json={"name": name}, timeout=30)
+    response.raise_for_status()
+    experiment_id = response.json()["experiment_id"]
+    response = session.post(_api(args.url, "runs/create"), json={"experiment_id": experiment_id}, timeout=30)
+    response.raise_for_status()
+    return experiment_id, response.json()["run"]["info"]["run_id"]
+
+
+def _call_factory(endpoint: str, experiment_id: str, run_id: str):
+    step = [0]
+    lock = threading.Lock()
+
+    def log_batch(session: requests.Session, url: str) -> requests.Response:
+        with lock:
+            step[0] += 1
+            current = step[0]
+        now = int(time.time() * 1000)
+        metrics = [{"key": f"m{i}", "value": float(i), "timestamp": now, "step": current} for i in range(100)]
+        return session.post(_api(url, "runs/log-batch"), json={"run_id": run_id, "metrics": metrics}, timeout=30)
+
+    def experiments_search(session: requests.Session, url: str) -> requests.Response:
+        return session.post(_api(url, "experiments/search"), json={"max_results": 100}, timeout=30)
+
+    def runs_search(session: requests.Session, url: str) -> requests.Response:
+        return session.post(
+            _api(url, "runs/search"), json={"experiment_ids": [experiment_id], "max_results": 100}, timeout=30
+        )
+
+    return {"log-batch": log_batch, "experiments-search": experiments_search, "runs-search": runs_search}[endpoint]
+
+
+def _run_threads(count: int, seconds: float, work) -> float:
+    deadline = time.monotonic() + seconds
+    threads = [threading.Thread(target=work, args=(deadline,)) for _ in range(count)]
+    start = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(seconds + 60)
+    return time.monotonic() - start
+
+
+def calls(args: argparse.Namespace) -> dict:
+    experiment_id, run_id = _setup(args)
+    call = _call_factory(args.endpoint, experiment_id, run_id)
+    latencies: list[float] = []
+    errors = [0]
+    lock = threading.Lock()
+
+    def work(deadline: float) -> None:
+        session = _session(args)
+        while time.monotonic() < deadline:
+            started = time.perf_counter()
+            try:
+                ok = call(session, args.url).status_code == 200
+            except requests.RequestException:
+                ok = False
+            elapsed = time.perf_counter() - started
+            with lock:
+                if ok:
+                    latencies.append(elapsed)
+                else:
+                    errors[0] += 1
+
+    seconds = _run_threads(args.concurrency, args.seconds, work)
+    ordered = sorted(latencies) or [float("nan")]
+    return {
+        "requests": len(latencies),
+        "errors": errors[0],
+        "seconds": round(seconds, 3),
+        "rps": round(len(latencies) / seconds, 2),
+        "p50_ms": round(statistics.median(ordered) * 1000, 2),
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
+    }
+
+
+def writers(args: argparse.Namespace) -> dict:
+    experiment_id, _ = _setup(args)
+    runs = [0]
+    errors = [0]
+    lock = threading.Lock()
+
+    def work(deadline: float) -> None:
+        session = _session(args)
+        while time.monotonic() < deadline:
+            try:
+                response = session.post(
+                    _api(args.url, "runs/create"), json={"experiment_id": experiment_id}, timeout=30
+                )
+                response.raise_for_status()
+                run_id = response.json()["run"]["info"]["run_id"]
+                now = int(time.time() * 1000)
+                metrics = [{"key": f"m{i}", "value": float(i), "timestamp": now, "step": 0} for i in range(10)]
+                session.post(
+                    _api(args.url, "runs/log-batch"), json={"run_id": run_id, "metrics": metrics}, timeout=30
+                ).raise_for_status()
+                session.post(
+                    _api(args.url, "runs/update"),
+                    json={"run_id": run_id, "status": "FINISHED", "end_time": now},
+                    timeout=30,
+                ).raise_for_status()
+            except requests.RequestException:
+                with lock:
+                    errors[0] += 1
+                continue
+            with lock:
+                runs[0] += 1
+
+    seconds = _run_threads(args.concurrency, args.seconds, work)
+    return {
+        "runs": runs[0],
+        "errors": errors[0],
+        "seconds": round(seconds, 3),
+        "runs_per_s": round(runs[0] / seconds, 2),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("mode", choices=["calls", "writers"])
+    parser.add_argument("url")
+    parser.add_argument("--endpoint", choices=["log-batch", "experiments-search", "runs-search"], default="log-batch")
+    parser.add_argument("--concurrency", type=int, default=1)
+    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--user")
+    parser.add_argument("--password-file")
+    parser.add_argument("--ca")
+    parser.add_argument("--host-header")
+    args = parser.parse_args()
+    result = calls(args) if args.mode == "calls" else writers(args)
+    print(json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()
