@@ -23,11 +23,9 @@ export ANSIBLE_COLLECTIONS_PATH="$root/collections"  # holds a symlink to this c
 export ANSIBLE_FORCE_COLOR=0 PY_COLORS=0 NO_COLOR=1
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 # Molecule writes its own ansible.cfg, so the project's settings that matter for speed come as
-# environment: pipelining (one `docker exec` per task instead of put-file + exec + cleanup) and
-# per-task durations in every log (profile_tasks), so a slow step shows where it is.
+# environment: pipelining (one `docker exec` per task instead of put-file + exec + cleanup);
+# stage_molecule adds per-task durations (profile_tasks), so a slow step shows where it is.
 export ANSIBLE_PIPELINING=True
-export ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks
-export PROFILE_TASKS_TASK_OUTPUT_LIMIT=15
 
 # Scenario order: the quick foundation check first (a broken docker_host fails the run early),
 # then longest first, so the lanes finish close together. Every directory under molecule/ with
@@ -171,7 +169,8 @@ stage_integration() { pytest_stage -q -m integration tests/integration; }
 
 stage_molecule() {
   # molecule NAME: converge, idempotence, verify on fresh bare hosts; destroy even on failure.
-  molecule test -s "$1"
+  ANSIBLE_CALLBACKS_ENABLED=ansible.posix.profile_tasks PROFILE_TASKS_TASK_OUTPUT_LIMIT=15 \
+    molecule test -s "$1"
 }
 
 show_summary() {

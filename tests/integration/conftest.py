@@ -37,6 +37,7 @@ def run_tasks(tmp_path):
             ANSIBLE_PYTHON_INTERPRETER=sys.executable,
             **(extra_env or {}),
         )
+        env.pop("ANSIBLE_CALLBACKS_ENABLED", None)  # no other callback may print into the JSON
         cmd = [str(BIN / "ansible-playbook"), str(playbook)]
         if check:
             cmd.append("--check")
