@@ -181,7 +181,8 @@ show_summary() {
        recap && NF == 0 {recap=0}
        recap {print; next}
        /^====================+$/ {prof=15; next}
-       prof > 0 {print; prof--}' "$1"
+       prof > 0 && / ---* *[0-9.]+s$/ {print; prof--; next}
+       {prof=0}' "$1"
 }
 export -f show_summary
 
