@@ -138,29 +138,28 @@ NGINX = [
 DIRECT = ["http://127.0.0.1:5000", "--host-header", "localhost"]
 
 
+def side_by_side(endpoint: str, concurrency: int) -> dict:
+    """REPEATS windows straight to MLflow and through nginx, interleaved; medians and the ratio."""
+    cell: dict[str, list[dict]] = {"direct": [], "nginx": []}
+    for _ in range(REPEATS):
+        for name, target in (("direct", DIRECT), ("nginx", NGINX)):
+            cell[name].append(
+                load(
+                    COMPOSE_HOST,
+                    "calls",
+                    *target,
+                    *["--endpoint", endpoint, "--concurrency", str(concurrency), "--seconds", str(WINDOW)],
+                )
+            )
+    return summarise(cell)
+
+
 def proxy_overhead() -> list[dict]:
-    rows = []
-    for endpoint in ENDPOINTS:
-        for concurrency in CONCURRENCY:
-            cell = {"direct": [], "nginx": []}
-            for _ in range(REPEATS):
-                for name, target in (("direct", DIRECT), ("nginx", NGINX)):
-                    cell[name].append(
-                        load(
-                            COMPOSE_HOST,
-                            "calls",
-                            *target[:1],
-                            *target[1:],
-                            "--endpoint",
-                            endpoint,
-                            "--concurrency",
-                            str(concurrency),
-                            "--seconds",
-                            str(WINDOW),
-                        )
-                    )
-            rows.append({"endpoint": endpoint, "concurrency": concurrency, **summarise(cell)})
-    return rows
+    return [
+        {"endpoint": endpoint, "concurrency": concurrency, **side_by_side(endpoint, concurrency)}
+        for endpoint in ENDPOINTS
+        for concurrency in CONCURRENCY
+    ]
 
 
 def summarise(cell: dict) -> dict:
@@ -180,23 +179,7 @@ def schemes(env: dict) -> list[dict]:
     rows = []
     for scheme in SCHEMES:
         sh(*playbook("inventory-compose", "-e", f"nginx_auth_htpasswd_scheme={scheme}"), env=env)
-        cell = {"direct": [], "nginx": []}
-        for _ in range(REPEATS):
-            for name, target in (("direct", DIRECT), ("nginx", NGINX)):
-                cell[name].append(
-                    load(
-                        COMPOSE_HOST,
-                        "calls",
-                        *target,
-                        "--endpoint",
-                        "experiments-search",
-                        "--concurrency",
-                        "8",
-                        "--seconds",
-                        str(WINDOW),
-                    )
-                )
-        rows.append({"scheme": scheme, **summarise(cell)})
+        rows.append({"scheme": scheme, **side_by_side("experiments-search", 8)})
     # Back to the default for what follows.
     sh(*playbook("inventory-compose"), env=env)
     return rows
