@@ -66,6 +66,8 @@ def playbook(inventory: str, *extra: str) -> list[str]:
         str(BENCH / inventory),
         "-e",
         f"@{ROOT / 'molecule/resources/inventory/group_vars/all.yml'}",
+        # The stand-in images and Docker source of the tests, but the role's default workers.
+        *["-e", "mlflow_server_workers=4"],
         *extra,
         str(ROOT / "site.yml"),
     ]
