@@ -67,7 +67,7 @@ def playbook(inventory: str, *extra: str) -> list[str]:
         "-e",
         f"@{ROOT / 'molecule/resources/inventory/group_vars/all.yml'}",
         # The stand-in images and Docker source of the tests, but the role's default workers.
-        *["-e", "mlflow_server_workers=4"],
+        *["-e", json.dumps({"mlflow_server_workers": 4})],
         *extra,
         str(ROOT / "site.yml"),
     ]
