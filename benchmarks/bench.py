@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """mlops.mlflow benchmarks: one command, a markdown report in benchmarks/results/.
 
     bash benchmarks/run.sh            (sets up like the test command, then runs this)
@@ -110,7 +109,7 @@ def deploy_times(env: dict) -> dict:
     files = on_host(COMPOSE_HOST, "sh", "-c", "ls /opt/mlflow/*.compose.yml").split()
     compose = ["docker", "compose", "-p", "mlflow"] + [f"-f={f}" for f in files]
     rerun, floor = [], []
-    for _ in range(REPEATS):
+    for _repeat in range(REPEATS):
         rerun.append(timed(*playbook("inventory-compose"), env=env))
         floor.append(timed("docker", "exec", "-w", "/opt/mlflow", COMPOSE_HOST, *compose, "up", "-d", "--wait"))
     return {
@@ -143,7 +142,7 @@ DIRECT = ["http://127.0.0.1:5000", "--host-header", "localhost"]
 def side_by_side(endpoint: str, concurrency: int) -> dict:
     """REPEATS windows straight to MLflow and through nginx, interleaved; medians and the ratio."""
     cell: dict[str, list[dict]] = {"direct": [], "nginx": []}
-    for _ in range(REPEATS):
+    for _repeat in range(REPEATS):
         for name, target in (("direct", DIRECT), ("nginx", NGINX)):
             cell[name].append(
                 load(
@@ -189,7 +188,7 @@ def schemes(env: dict) -> list[dict]:
 
 def writers() -> dict:
     cell = {"compose (nginx, PostgreSQL)": [], "local (SQLite)": []}
-    for _ in range(REPEATS):
+    for _repeat in range(REPEATS):
         cell["compose (nginx, PostgreSQL)"].append(
             load(COMPOSE_HOST, "writers", *NGINX, "--concurrency", "8", "--seconds", str(WRITER_WINDOW))
         )

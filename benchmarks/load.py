@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Load generator for the mlops.mlflow benchmarks; runs on the benchmark host itself.
 
 It talks to MLflow's REST API the way the MLflow client does, with python3-requests only (the
@@ -79,7 +78,7 @@ def _call_factory(endpoint: str, experiment_id: str, run_id: str):
 
 def _run_threads(count: int, seconds: float, work) -> float:
     deadline = time.monotonic() + seconds
-    threads = [threading.Thread(target=work, args=(deadline,)) for _ in range(count)]
+    threads = [threading.Thread(target=work, args=(deadline,)) for _thread in range(count)]
     start = time.monotonic()
     for thread in threads:
         thread.start()
@@ -123,7 +122,7 @@ def calls(args: argparse.Namespace) -> dict:
 
 
 def writers(args: argparse.Namespace) -> dict:
-    experiment_id, _ = _setup(args)
+    experiment_id = _setup(args)[0]
     runs = [0]
     errors = [0]
     lock = threading.Lock()
