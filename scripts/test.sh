@@ -30,8 +30,9 @@ export ANSIBLE_PIPELINING=True
 # Scenario order: the quick foundation check first (a broken docker_host fails the run early),
 # then longest first, so the lanes finish close together. Every directory under molecule/ with
 # a molecule.yml must be listed (the run checks). Scenarios run in MOLECULE_LANES parallel
-# lanes (default 2: most of a scenario's time is waiting on containers booting, apt and health
-# checks, not CPU); each lane takes the next scenario in this order.
+# lanes (default 2: two lanes already keep both cores of the test machine busy, load average
+# ~6; a third lane made MLflow workers miss uvicorn's pings); each lane takes the next
+# scenario in this order.
 SCENARIOS=(docker_host compose migration cloud compose_split local nginx_auth ops_repo)
 MOLECULE_LANES=${MOLECULE_LANES:-2}
 
