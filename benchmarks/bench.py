@@ -12,18 +12,28 @@ site.yml, then measures side by side in the same run:
    and runs/search at 1, 8 and 32 concurrent clients, through nginx + TLS + basic auth vs
    straight to MLflow's port, interleaved, median of REPEATS windows; then experiments/search
    at 8 clients for every htpasswd scheme the module offers;
+3. artifact throughput: a 1 GiB artifact logged with the MLflow client through nginx
+   (proxied) and with MLflow's proxy multipart upload on, each interleaved with boto3 putting
+   the same file straight to the S3 endpoint, median of REPEATS; peak resident memory of nginx
+   and of the MLflow container during each upload, at 256 MiB and at 1 GiB;
 4. concurrent writers: 8 clients logging runs through nginx (compose stage) and straight to
-   the local stage's SQLite server, REPEATS windows each.
+   the local stage's SQLite server, REPEATS windows each;
+5. migration: a SQLite database with 1M metric rows (written through MLflow's own store)
+   migrated with the collection's playbook, REPEATS times; rows/s and times from the
+   playbook's per-task profile; then search_runs latency on the migrated database vs the same
+   data written through MLflow into a fresh PostgreSQL database.
 
-The load runs on the benchmark host itself (benchmarks/load.py, python3-requests), so traffic
-stays on that host's loopback. Figures 3 (1 GiB artifact throughput) and 5 (migration of 1M
-metric rows) are not measured yet; the report says so.
+The load of 2 and 4 runs on the benchmark host itself (benchmarks/load.py, python3-requests);
+the MLflow client of 3 and 5 runs in a container of the deployed MLflow image on that host
+(benchmarks/client.py). Traffic stays on that host's loopback and its own Docker network.
+BENCH_FIGURES (default 1,2,3,4,5) picks figures; the deploy of figure 1 always runs.
 """
 
 import datetime
 import json
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -34,7 +44,11 @@ ROOT = Path(__file__).resolve().parent.parent
 BENCH = ROOT / "benchmarks"
 REPEATS = int(os.environ.get("BENCH_REPEATS", "5"))
 WINDOW = float(os.environ.get("BENCH_WINDOW", "3"))
-WRITER_WINDOW = float(os.environ.get("BENCH_WRITER_WINDOW", "12"))
+WRITER_WINDOW = float(os.environ.get("BENCH_WRITER_WINDOW", "60"))
+FIGURES = {int(f) for f in os.environ.get("BENCH_FIGURES", "1,2,3,4,5").split(",")}
+ARTIFACT_MIB = [int(v) for v in os.environ.get("BENCH_ARTIFACT_MIB", "256,1024").split(",")]
+# 100 runs x 10 metrics x 1000 steps = 1M metric rows.
+MIGRATION_SHAPE = [int(v) for v in os.environ.get("BENCH_MIGRATION_SHAPE", "100,10,1000").split(",")]
 COMPOSE_HOST = "mlops-bench-compose"
 LOCAL_HOST = "mlops-bench-local"
 SCHEMES = ["sha512_crypt", "sha256_crypt", "apr_md5_crypt", "bcrypt"]
@@ -58,7 +72,7 @@ def timed(*argv: str, env: dict | None = None) -> float:
     return time.monotonic() - start
 
 
-def playbook(inventory: str, *extra: str) -> list[str]:
+def playbook(inventory: str, *extra: str, play: str = "site.yml") -> list[str]:
     return [
         "ansible-playbook",
         "-i",
@@ -68,7 +82,7 @@ def playbook(inventory: str, *extra: str) -> list[str]:
         # The stand-in images and Docker source of the tests, but the role's default workers.
         *["-e", json.dumps({"mlflow_server_workers": 4})],
         *extra,
-        str(ROOT / "site.yml"),
+        str(ROOT / play),
     ]
 
 
@@ -205,6 +219,173 @@ def writers() -> dict:
     }
 
 
+BENCH_DIR = "/root/bench"  # on the compose host: client.py, test files, copies of secrets (0700)
+
+
+def mlflow_image() -> str:
+    return on_host(
+        COMPOSE_HOST, "sh", "-c", "docker inspect -f '{{.Config.Image}}' $(docker compose -p mlflow ps -q mlflow)"
+    ).strip()
+
+
+def client_run(*args: str, network: str = "host", mounts: tuple = ()) -> list[str]:
+    """`docker run` of benchmarks/client.py in the deployed MLflow image, on the compose host."""
+    return [
+        *["docker", "run", "--rm", "--network", network, "--user", "0", "-e", "HOME=/tmp"],
+        *(["--add-host", "minio:127.0.0.1"] if network == "host" else []),
+        *["-v", f"{BENCH_DIR}:/bench:ro", *mounts, "--entrypoint", "python", mlflow_image(), "/bench/client.py"],
+        *args,
+    ]
+
+
+def prepare_client() -> None:
+    on_host(
+        COMPOSE_HOST,
+        "sh",
+        "-c",
+        f"set -e; umask 077; mkdir -p {BENCH_DIR}/secrets; cd {BENCH_DIR};"
+        " cp /etc/nginx/tls/mlflow.crt ca.crt; chmod 644 ca.crt; cp /root/bench-password secrets/bench-password;"
+        " cp /opt/mlflow/secrets/minio_root_user /opt/mlflow/secrets/minio_root_password"
+        " /opt/mlflow/secrets/mlflow_db_password secrets/;"
+        + "".join(f" [ -s {mib}.bin ] || head -c {mib}M /dev/urandom > {mib}.bin;" for mib in ARTIFACT_MIB),
+    )
+    sh("docker", "cp", str(BENCH / "client.py"), f"{COMPOSE_HOST}:{BENCH_DIR}/client.py")
+
+
+def upload(mode: str, mib: int) -> dict:
+    container = on_host(COMPOSE_HOST, "docker", "compose", "-p", "mlflow", "ps", "-q", "mlflow").strip()
+    return json.loads(
+        on_host(
+            COMPOSE_HOST,
+            *["python3", "/usr/local/bin/mlops-bench-load", "watch", container, "--"],
+            *client_run("artifact", mode, f"/bench/{mib}.bin"),
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+
+
+def artifact_phase(mode: str) -> dict:
+    """REPEATS uploads of the largest file in `mode`, each after a direct put; then memory per size."""
+    big = max(ARTIFACT_MIB)
+    cell: dict[str, list[dict]] = {"direct": [], mode: []}
+    for _repeat in range(REPEATS):
+        for name in ("direct", mode):
+            cell[name].append(upload(name, big))
+    memory = {big: cell[mode]}
+    for mib in sorted(set(ARTIFACT_MIB) - {big}):
+        memory[mib] = [upload(mode, mib) for _repeat in range(3)]
+    seconds = {name: median([r["seconds"] for r in results]) for name, results in cell.items()}
+    return {
+        "mib": big,
+        "direct_s": seconds["direct"],
+        "mode_s": seconds[mode],
+        "direct_mib_s": round(big / seconds["direct"], 1),
+        "mode_mib_s": round(big / seconds[mode], 1),
+        "ratio": round(seconds["direct"] / seconds[mode], 3),
+        "all_direct_s": [r["seconds"] for r in cell["direct"]],
+        "all_mode_s": [r["seconds"] for r in cell[mode]],
+        "memory": {
+            mib: {
+                key: median([r[key] for r in results])
+                for key in ("nginx_idle_mib", "nginx_peak_mib", "mlflow_idle_mib", "mlflow_peak_mib")
+            }
+            for mib, results in sorted(memory.items())
+        },
+        "direct_memory": {
+            key: median([r[key] for r in cell["direct"]]) for key in ("nginx_peak_mib", "mlflow_peak_mib")
+        },
+    }
+
+
+def artifacts(env: dict) -> dict:
+    prepare_client()
+    out = {"proxied": artifact_phase("proxied")}
+    sh(*playbook("inventory-compose", "-e", "mlflow_server_multipart_upload=true"), env=env)
+    try:
+        out["multipart"] = artifact_phase("multipart")
+    finally:
+        sh(*playbook("inventory-compose"), env=env)
+    return out
+
+
+PROFILE = re.compile(r"^(?P<task>.+?) -{3,} (?P<seconds>\d+\.\d+)s$")
+
+
+def migration(env: dict) -> dict:
+    """The 1M-row SQLite file migrated REPEATS times with the collection's playbook, then search_runs."""
+    runs, keys, steps = MIGRATION_SHAPE
+    prepare_client()
+    on_host(COMPOSE_HOST, "sh", "-c", f"rm -rf {BENCH_DIR}/mig && mkdir -p {BENCH_DIR}/mig")
+    mig = (f"-v={BENCH_DIR}/mig:/mig",)
+    made = json.loads(
+        on_host(
+            COMPOSE_HOST, *client_run("fill", "sqlite:////mig/source.db", str(runs), str(keys), str(steps), mounts=mig)
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    profile_env = {
+        **env,
+        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
+        "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "all",
+        "PROFILE_TASKS_SORT_ORDER": "none",
+    }
+    extra = {
+        "migrate_sqlite_source": f"{BENCH_DIR}/mig/mlflow.db",
+        "migrate_sqlite_artifacts_dir": "",
+        "migrate_sqlite_overwrite": True,
+    }
+    repeats = []
+    for _repeat in range(REPEATS):
+        on_host(COMPOSE_HOST, "sh", "-c", f"cd {BENCH_DIR}/mig && rm -f mlflow.db* && cp source.db mlflow.db")
+        start = time.monotonic()
+        output = sh(
+            *playbook("inventory-compose", "-e", json.dumps(extra), play="playbooks/migrate_sqlite_to_postgres.yml"),
+            env=profile_env,
+        )
+        wall = time.monotonic() - start
+        tasks = [(m["task"], float(m["seconds"])) for m in map(PROFILE.match, output.splitlines()) if m]
+        role = [seconds for task, seconds in tasks if task.startswith("mlops.mlflow.migrate_sqlite :")]
+        load = [seconds for task, seconds in tasks if "Load the data (data only" in task]
+        if not role or len(load) != 1:
+            raise SystemExit("no per-task profile in the migration playbook's output")
+        repeats.append({"wall": wall, "role": sum(role), "pgloader": load[0]})
+    db = "postgresql+psycopg://mlflow:{db_password}@postgres:5432/"
+    on_host(
+        COMPOSE_HOST,
+        *["docker", "compose", "-p", "mlflow", "exec", "-T", "postgres", "psql", "-U", "mlflow", "-d", "postgres"],
+        *["-c", "DROP DATABASE IF EXISTS bench_fresh", "-c", "CREATE DATABASE bench_fresh"],
+    )
+    network = "mlflow_default"
+    fresh = json.loads(
+        on_host(
+            COMPOSE_HOST, *client_run("fill", db + "bench_fresh", str(runs), str(keys), str(steps), network=network)
+        )
+        .strip()
+        .splitlines()[-1]
+    )
+    search = json.loads(
+        on_host(COMPOSE_HOST, *client_run("search", db + "mlflow", db + "bench_fresh", "50", network=network))
+        .strip()
+        .splitlines()[-1]
+    )
+    rows = made["metric_rows"]
+    return {
+        "metric_rows": rows,
+        "shape": {"runs": runs, "metrics_per_run": keys, "steps": steps},
+        "sqlite_fill_s": made["seconds"],
+        "fresh_fill_s": fresh["seconds"],
+        "pgloader_s": median([r["pgloader"] for r in repeats]),
+        "role_s": median([r["role"] for r in repeats]),
+        "wall_s": median([r["wall"] for r in repeats]),
+        "rows_per_s_pgloader": round(rows / median([r["pgloader"] for r in repeats])),
+        "rows_per_s_role": round(rows / median([r["role"] for r in repeats])),
+        "all": [{k: round(v, 1) for k, v in r.items()} for r in repeats],
+        "search": {"migrated": search["a"], "fresh": search["b"]},
+    }
+
+
 def versions() -> dict:
     return {
         "mlflow": on_host(COMPOSE_HOST, "sh", "-c", "docker compose -p mlflow exec -T mlflow mlflow --version").strip(),
@@ -215,21 +396,8 @@ def versions() -> dict:
     }
 
 
-def report(data: dict) -> str:
-    d = data["deploy"]
-    lines = [
-        "# mlops.mlflow benchmark report",
-        "",
-        f"- date: {data['date']}",
-        f"- machine: {data['machine']}",
-        f"- versions: {', '.join(f'{k} {v}' for k, v in data['versions'].items())}",
-        f"- repeats: {REPEATS} (medians), call windows {WINDOW}s, writer windows {WRITER_WINDOW}s",
-        "- stand-ins: PostgreSQL is Debian's postgresql-15 image, the S3 store is moto's server (no MinIO build"
-        " can be had on this machine), both as the Molecule scenarios use them.",
-        "- load: benchmarks/load.py on the benchmark host itself (loopback), nginx and MLflow on the same 2 cores.",
-        "",
-        "## 1. Deploy time (compose stage, one bare host)",
-        "",
+def _deploy_section(d: dict) -> list[str]:
+    return [
         "| measure | seconds |",
         "| --- | --- |",
         f"| first converge (site.yml on a bare host, image archives loaded and MLflow image built) | {d['first']} |",
@@ -239,9 +407,11 @@ def report(data: dict) -> str:
         f"| ratio re-run / floor (goal <= 2, and re-run < 30 s) | {round(d['rerun'] / d['floor'], 2)} |",
         "",
         f"All re-runs: {d['rerun_all']}; all floors: {d['floor_all']}.",
-        "",
-        "## 2. Proxy overhead (nginx + TLS + basic auth vs straight to MLflow)",
-        "",
+    ]
+
+
+def _proxy_section(data: dict) -> list[str]:
+    lines = [
         "| endpoint | clients | direct req/s | nginx req/s | ratio (goal >= 0.95) "
         "| direct p50/p99 ms | nginx p50/p99 ms | errors |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -265,57 +435,164 @@ def report(data: dict) -> str:
             f"| {row['scheme']} | {row['direct']['rps']} | {row['nginx']['rps']} | {row['ratio']} "
             f"| {row['nginx']['p50_ms']}/{row['nginx']['p99_ms']} |"
         )
+    return lines
+
+
+def _artifact_section(data: dict) -> list[str]:
+    lines = [
+        "MLflow client `log_artifact` of a random file vs boto3 `upload_file` of the same file straight to the",
+        "S3 endpoint (interleaved). *proxied*: the bytes go client -> nginx -> MLflow -> S3; *multipart*: MLflow's",
+        "proxy multipart upload (server `mlflow_server_multipart_upload: true`, client",
+        "`MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=true`): the client sends parts straight to S3 on presigned URLs.",
+        "",
+        "| mode | size MiB | direct s | mode s | direct MiB/s | mode MiB/s | ratio (goal >= 0.7) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for mode, row in data["artifacts"].items():
+        lines.append(
+            f"| {mode} | {row['mib']} | {row['direct_s']} | {row['mode_s']} | {row['direct_mib_s']} "
+            f"| {row['mode_mib_s']} | {row['ratio']} |"
+        )
     lines += [
         "",
-        "## 3. Artifact throughput",
+        "Resident memory (sum of RSS, MiB; medians) during the upload: idle before it, peak during it.",
         "",
-        "Not measured yet (1 GiB through nginx vs straight to S3, with peak memory).",
-        "",
-        "## 4. Concurrent writers (8 clients: create run, log 10 metrics, end run)",
-        "",
-        "| stage | runs/s (median) | runs | errors |",
-        "| --- | --- | --- | --- |",
+        "| mode | size MiB | nginx idle | nginx peak | MLflow idle | MLflow peak |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
+    for mode, row in data["artifacts"].items():
+        for mib, mem in row["memory"].items():
+            lines.append(
+                f"| {mode} | {mib} | {mem['nginx_idle_mib']} | {mem['nginx_peak_mib']} "
+                f"| {mem['mlflow_idle_mib']} | {mem['mlflow_peak_mib']} |"
+            )
+    for mode, row in data["artifacts"].items():
+        lines.append(f"\nAll {mode} seconds: {row['all_mode_s']}; direct beside them: {row['all_direct_s']}.")
+    return lines
+
+
+def _writers_section(data: dict) -> list[str]:
+    lines = ["| stage | runs/s (median) | runs | errors |", "| --- | --- | --- | --- |"]
     for name, row in data["writers"].items():
         lines.append(f"| {name} | {row['runs_per_s']} | {row['runs']} | {row['errors']} |")
-    lines += [
+    return lines
+
+
+def _migration_section(m: dict) -> list[str]:
+    shape = m["shape"]
+    lines = [
+        f"Source: SQLite, {shape['runs']} runs x {shape['metrics_per_run']} metrics x {shape['steps']} steps ="
+        f" {m['metric_rows']} metric rows (plus params and latest_metrics), written through MLflow's store in"
+        f" {m['sqlite_fill_s']} s. Migrated with `mlops.mlflow.migrate_sqlite_to_postgres`"
+        " (migrate_sqlite_overwrite, no artifacts), times from the playbook's per-task profile.",
         "",
-        "## 5. Migration",
+        "| measure | median |",
+        "| --- | --- |",
+        f"| pgloader load (the data step) | {m['pgloader_s']} s = {m['rows_per_s_pgloader']} metric rows/s |",
+        f"| whole migrate_sqlite role (stop, backup, checks, schema, load, sequences, verify) | {m['role_s']} s"
+        f" = {m['rows_per_s_role']} metric rows/s |",
+        f"| whole playbook (also site.yml: MLflow started on PostgreSQL) | {m['wall_s']} s |",
         "",
-        "Not measured yet (1M metric rows SQLite -> PostgreSQL, search_runs after vs fresh schema).",
+        f"All repeats: {m['all']}.",
         "",
+        "search_runs through MLflow's store (SqlAlchemyStore, no HTTP), interleaved, 50 calls each: the",
+        "migrated database vs the same data written through MLflow into a fresh database (filled in"
+        f" {m['fresh_fill_s']} s).",
+        "",
+        "| query | runs | migrated p50/p90 ms | fresh p50/p90 ms | ratio of p50 |",
+        "| --- | --- | --- | --- | --- |",
     ]
-    return "\n".join(lines)
+    for query, migrated in m["search"]["migrated"].items():
+        fresh = m["search"]["fresh"][query]
+        lines.append(
+            f"| {query} | {migrated['runs']} | {migrated['p50_ms']}/{migrated['p90_ms']} "
+            f"| {fresh['p50_ms']}/{fresh['p90_ms']} | {round(migrated['p50_ms'] / fresh['p50_ms'], 2)} |"
+        )
+    return lines
+
+
+SECTIONS = [
+    ("deploy", "1. Deploy time (compose stage, one bare host)", _deploy_section),
+    ("proxy", "2. Proxy overhead (nginx + TLS + basic auth vs straight to MLflow)", _proxy_section),
+    ("artifacts", "3. Artifact throughput (compose stage)", _artifact_section),
+    ("writers", "4. Concurrent writers (8 clients: create run, log 10 metrics, end run)", _writers_section),
+    ("migration", "5. Migration (1M metric rows, SQLite -> PostgreSQL)", _migration_section),
+]
+
+
+def report(data: dict) -> str:
+    lines = [
+        "# mlops.mlflow benchmark report",
+        "",
+        f"- date: {data['date']}",
+        f"- machine: {data['machine']}",
+        f"- versions: {', '.join(f'{k} {v}' for k, v in data.get('versions', {}).items())}",
+        f"- repeats: {REPEATS} (medians), call windows {WINDOW}s, writer windows {WRITER_WINDOW}s",
+        "- stand-ins: PostgreSQL is Debian's postgresql-15 image, the S3 store is moto's server (no MinIO build"
+        " can be had on this machine; it keeps objects in memory), both as the Molecule scenarios use them.",
+        "- load: on the benchmark host itself (loopback), nginx, MLflow, the stores and the load on the same cores.",
+        "- command: `bash benchmarks/run.sh`",
+    ]
+    for key, title, section in SECTIONS:
+        lines += ["", f"## {title}", ""]
+        if key in data and (key != "proxy" or "schemes" in data):
+            lines += section(data[key] if key in ("deploy", "migration") else data)
+        else:
+            lines.append(f"Not measured in this run (BENCH_FIGURES={','.join(map(str, sorted(FIGURES)))}).")
+    return "\n".join(lines) + "\n"
+
+
+def save(data: dict) -> None:
+    """Write the report after every figure, so a failure later keeps what was measured."""
+    out = BENCH / "results"
+    out.mkdir(exist_ok=True)
+    complete = FIGURES.issuperset({1, 2, 3, 4, 5})
+    stamp = data["date"][:10] + ("" if complete else "-partial")
+    (out / f"{stamp}.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
+    (out / f"{stamp}.md").write_text(report(data), encoding="utf-8")
+    if complete and all(key in data for key, _title, _section in SECTIONS):
+        (out / "latest.md").write_text(report(data), encoding="utf-8")
 
 
 def main() -> None:
     env = {
         "ANSIBLE_COLLECTIONS_PATH": str(ROOT / "collections"),
         "ANSIBLE_PIPELINING": "True",
-        "MLOPS_BENCH_PASSWORD": "bench-" + os.urandom(6).hex(),
+        "MLOPS_BENCH_PASSWORD": os.environ.get("MLOPS_BENCH_PASSWORD") or "bench-" + os.urandom(6).hex(),
     }
     os.environ.update(env)
-    destroy_hosts()
-    create_hosts()
+    reuse = os.environ.get("BENCH_REUSE_HOSTS") == "1"  # development: hosts kept by BENCH_KEEP_HOSTS=1
+    if not reuse:
+        destroy_hosts()
+        create_hosts()
     try:
-        data = {
+        data: dict = {
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, {platform.platform()}",
         }
-        data["deploy"] = deploy_times(env)
+        if 1 in FIGURES:
+            data["deploy"] = deploy_times(env)
+        else:
+            sh(*playbook("inventory-compose"), env=env)
+            sh(*playbook("inventory-local"), env=env)
         on_host(
             COMPOSE_HOST, "sh", "-c", f"umask 077; printf %s '{env['MLOPS_BENCH_PASSWORD']}' > /root/bench-password"
         )
         data["versions"] = versions()
-        data["proxy"] = proxy_overhead()
-        data["writers"] = writers()
-        data["schemes"] = schemes(env)
-        out = BENCH / "results"
-        out.mkdir(exist_ok=True)
-        stamp = data["date"][:10]
-        (out / f"{stamp}.json").write_text(json.dumps(data, indent=2), encoding="utf-8")
-        (out / f"{stamp}.md").write_text(report(data), encoding="utf-8")
-        (out / "latest.md").write_text(report(data), encoding="utf-8")
+        save(data)
+        steps = [
+            (2, "proxy", proxy_overhead),
+            (4, "writers", writers),
+            (2, "schemes", lambda: schemes(env)),
+            (3, "artifacts", lambda: artifacts(env)),
+            (5, "migration", lambda: migration(env)),
+        ]
+        for figure, key, measure in steps:
+            if figure in FIGURES:
+                started = time.monotonic()
+                data[key] = measure()
+                print(f"figure {figure} ({key}) measured in {time.monotonic() - started:.0f} s", flush=True)
+                save(data)
         print(report(data))
     finally:
         if os.environ.get("BENCH_KEEP_HOSTS") != "1":

@@ -9,6 +9,11 @@ docker_host role installs it on every host), so it needs nothing else on a bare 
   load.py writers URL CLIENTS SECONDS [auth options]
       CLIENTS threads each create a run, log a batch of 10 metrics and end the run, in a loop.
       Prints {"runs", "errors", "seconds", "runs_per_s"}.
+  load.py watch CONTAINER_ID -- COMMAND...
+      Runs COMMAND while sampling, every 0.2 s, the resident memory (sum of VmRSS) of this
+      host's nginx processes and of the processes of the container CONTAINER_ID. Prints the
+      last JSON line of COMMAND's output merged with {"nginx_idle_mib", "nginx_peak_mib",
+      "mlflow_idle_mib", "mlflow_peak_mib", "wall_seconds"}.
 
 Bounded: every call has a timeout, every loop a deadline. Traffic goes only to URL, which the
 benchmark points at 127.0.0.1 on the host.
@@ -16,7 +21,10 @@ benchmark points at 127.0.0.1 on the host.
 
 import argparse
 import json
+import os
 import statistics
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -162,7 +170,64 @@ def writers(args: argparse.Namespace) -> dict:
     }
 
 
+def _memory_kib(container_id: str) -> tuple[int, int]:
+    nginx = container = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/status", encoding="utf-8") as handle:
+                status = handle.read()
+            with open(f"/proc/{entry.name}/cgroup", encoding="utf-8") as handle:
+                cgroup = handle.read()
+        except OSError:  # the process ended meanwhile
+            continue
+        rss = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+        if status.startswith("Name:\tnginx\n"):
+            nginx += rss
+        elif container_id in cgroup:
+            container += rss
+    return nginx, container
+
+
+def watch(container_id: str, command: list[str]) -> dict:
+    idle = _memory_kib(container_id)
+    peak = list(idle)
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.is_set():
+            for index, value in enumerate(_memory_kib(container_id)):
+                peak[index] = max(peak[index], value)
+            done.wait(0.2)
+
+    sampler = threading.Thread(target=sample)
+    sampler.start()
+    start = time.monotonic()
+    try:
+        result = subprocess.run(command, capture_output=True, text=True, timeout=1800, check=False)
+    finally:
+        done.set()
+        sampler.join()
+    if result.returncode != 0:
+        sys.stderr.write(result.stdout[-3000:] + result.stderr[-3000:])
+        raise SystemExit(f"watched command failed ({result.returncode})")
+    out = json.loads(result.stdout.strip().splitlines()[-1])
+    mib = 1024
+    out.update(
+        nginx_idle_mib=round(idle[0] / mib, 1),
+        nginx_peak_mib=round(peak[0] / mib, 1),
+        mlflow_idle_mib=round(idle[1] / mib, 1),
+        mlflow_peak_mib=round(peak[1] / mib, 1),
+        wall_seconds=round(time.monotonic() - start, 3),
+    )
+    return out
+
+
 def main() -> None:
+    if len(sys.argv) > 3 and sys.argv[1] == "watch" and sys.argv[3] == "--":
+        print(json.dumps(watch(sys.argv[2], sys.argv[4:])))
+        return
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("mode", choices=["calls", "writers"])
     parser.add_argument("url")

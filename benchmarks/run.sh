@@ -6,11 +6,13 @@
 # Sets up like the test command (Debian packages, Docker engine, Compose v2, .venv, stand-in
 # images), then benchmarks/bench.py deploys two throwaway bare hosts and writes
 # benchmarks/results/<date>.md (and latest.md). BENCH_REPEATS (5), BENCH_WINDOW (3 s per call
-# window) and BENCH_WRITER_WINDOW (12 s) tune it; BENCH_KEEP_HOSTS=1 keeps the hosts.
+# window), BENCH_WRITER_WINDOW (60 s), BENCH_FIGURES (1,2,3,4,5), BENCH_ARTIFACT_MIB (256,1024)
+# and BENCH_MIGRATION_SHAPE (100,10,1000: runs, metrics, steps) tune it; BENCH_KEEP_HOSTS=1
+# keeps the hosts and BENCH_REUSE_HOSTS=1 uses kept ones (development).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/test.sh setup-only
-export MLOPS_CACHE="$root/.cache" MLOPS_IMAGE_CACHE="$root/.cache/images"
+export MLOPS_CACHE="$root/.cache" MLOPS_IMAGE_CACHE="$root/.cache/images" PATH="$root/.venv/bin:$PATH"
 bash tests/images/build.sh
 exec "$root/.venv/bin/python" benchmarks/bench.py

@@ -59,9 +59,7 @@ def fill(url, manifest_path):
         for r in range(RUNS_PER_EXPERIMENT):
             run = client.create_run(experiment_id, run_name=f"run-{e}-{r}", tags={"team": "platform", "idx": str(r)})
             run_id = run.info.run_id
-            metrics = [] if r % 4 else [
-                Metric("loss", v, 1_700_000_000_000 + s, s) for s, v in enumerate(_values(r))
-            ]
+            metrics = [] if r % 4 else [Metric("loss", v, 1_700_000_000_000 + s, s) for s, v in enumerate(_values(r))]
             params = [Param("lr", str(0.001 * (r + 1))), Param("layers", str(r % 7))]
             if r == 0:
                 params.append(Param("long", LONG_PARAM))

@@ -1,0 +1,113 @@
+"""The artifact-volume-full fault test's client (verify_volume_full.yml), run on the controller.
+
+  python mlflow_volume_full.py experiment URL           create the experiment, print its id
+  python mlflow_volume_full.py fill URL EXPERIMENT_ID SMALL_KIB BIG_MIB
+                                                        log a small artifact, then one that
+                                                        cannot fit, then check the aftermath
+
+The verify playbook mounts a small volume under the experiment's artifact directory between
+the two calls. `fill` then, in one run of that experiment:
+
+1. logs a metric and a SMALL_KIB artifact (fits on the volume);
+2. logs a BIG_MIB artifact (does not fit): the call must fail;
+3. checks the aftermath: the server still answers; the same run takes another metric and ends
+   FINISHED; the run's metrics are exactly those logged; the small artifact reads back with its
+   checksum; the big artifact is not listed at its full size (no silent truncation passed off
+   as a complete file); a run in another experiment still logs an artifact.
+
+Prints one JSON object (the client's error text included); exits non-zero when the big upload
+succeeded or any check of the aftermath failed. The client does not retry
+(MLFLOW_HTTP_REQUEST_MAX_RETRIES=0), so a 5xx is seen as it is.
+"""
+
+import hashlib
+import json
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+
+def _client(url: str):
+    os.environ["MLFLOW_TRACKING_URI"] = url
+    os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
+    os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "60"
+    from mlflow import MlflowClient
+
+    return MlflowClient(url)
+
+
+def _file(path: Path, size: int) -> str:
+    data = os.urandom(size)
+    path.write_bytes(data)
+    return hashlib.sha256(data).hexdigest()
+
+
+def experiment(url: str) -> dict:
+    client = _client(url)
+    return {"experiment_id": client.create_experiment(f"volume-full-{os.urandom(4).hex()}")}
+
+
+def fill(url: str, experiment_id: str, small_kib: int, big_mib: int) -> dict:
+    import requests
+
+    client = _client(url)
+    out: dict = {"experiment_id": experiment_id, "failures": []}
+    with tempfile.TemporaryDirectory() as tmp:
+        small, big = Path(tmp, "small.bin"), Path(tmp, "big.bin")
+        small_sha = _file(small, small_kib * 1024)
+        _file(big, big_mib * 1024 * 1024)
+
+        run_id = client.create_run(experiment_id).info.run_id
+        out["run_id"] = run_id
+        client.log_metric(run_id, "before", 1.0)
+        client.log_artifact(run_id, str(small))
+        try:
+            client.log_artifact(run_id, str(big))
+        except Exception as exc:  # whatever the client raises, its text is what the user sees
+            out["big_upload_error"] = f"{type(exc).__name__}: {str(exc)[:400]}"
+        else:
+            out["failures"].append("the upload larger than the volume succeeded")
+
+        out["health"] = requests.get(f"{url}/health", timeout=30).status_code
+        client.log_metric(run_id, "after", 2.0)
+        client.set_terminated(run_id)
+        run = client.get_run(run_id)
+        out["status"] = run.info.status
+        out["metrics"] = run.data.metrics
+        listed = {item.path: item.file_size for item in client.list_artifacts(run_id)}
+        out["listed"] = listed
+        back = Path(client.download_artifacts(run_id, "small.bin", tmp + "/back"))
+        out["small_intact"] = hashlib.sha256(back.read_bytes()).hexdigest() == small_sha
+
+        other = client.create_run(client.create_experiment(f"after-full-{os.urandom(4).hex()}")).info.run_id
+        client.log_artifact(other, str(small))
+        out["other_experiment_ok"] = [item.path for item in client.list_artifacts(other)] == ["small.bin"]
+
+    if out["health"] != 200:
+        out["failures"].append("the server stopped answering /health")
+    if out["status"] != "FINISHED" or out["metrics"] != {"before": 1.0, "after": 2.0}:
+        out["failures"].append("the run's metadata is not what was logged")
+    if not out["small_intact"]:
+        out["failures"].append("the artifact logged before the volume filled changed")
+    if listed.get("big.bin") == big_mib * 1024 * 1024:
+        out["failures"].append("the failed upload is listed at its full size")
+    if not out["other_experiment_ok"]:
+        out["failures"].append("a run on the healthy volume could not log an artifact")
+    return out
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 3 and argv[1] == "experiment":
+        print(json.dumps(experiment(argv[2])))
+        return 0
+    if len(argv) == 6 and argv[1] == "fill":
+        out = fill(argv[2], argv[3], int(argv[4]), int(argv[5]))
+        print(json.dumps(out, sort_keys=True))
+        return 1 if out["failures"] else 0
+    sys.stderr.write(__doc__ or "")
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
