@@ -537,6 +537,8 @@ def report(data: dict) -> str:
         "- load: on the benchmark host itself (loopback), nginx, MLflow, the stores and the load on the same cores.",
         "- command: `bash benchmarks/run.sh`",
     ]
+    if data.get("resumed"):
+        lines.append(f"- resumed at {data['resumed']} on the same hosts (BENCH_RESUME): later figures measured then")
     for key, title, section in SECTIONS:
         lines += ["", f"## {title}", ""]
         if key in data and (key != "proxy" or "schemes" in data):
@@ -574,7 +576,11 @@ def main() -> None:
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, {platform.platform()}",
         }
-        if 1 in FIGURES:
+        previous = BENCH / "results" / f"{data['date'][:10]}.json"
+        if os.environ.get("BENCH_RESUME") == "1" and previous.exists():
+            # Finish today's interrupted run on its kept hosts: measured figures stay as they are.
+            data = {**json.loads(previous.read_text(encoding="utf-8")), "resumed": data["date"]}
+        if 1 in FIGURES and "deploy" not in data:
             data["deploy"] = deploy_times(env)
         else:
             sh(*playbook("inventory-compose"), env=env)
@@ -592,7 +598,7 @@ def main() -> None:
             (5, "migration", lambda: migration(env)),
         ]
         for figure, key, measure in steps:
-            if figure in FIGURES:
+            if figure in FIGURES and key not in data:
                 started = time.monotonic()
                 data[key] = measure()
                 print(f"figure {figure} ({key}) measured in {time.monotonic() - started:.0f} s", flush=True)
