@@ -106,6 +106,10 @@ def create_hosts() -> None:
         json.dumps({"bare_hosts": hosts}),
         env={"MOLECULE_SCENARIO_NAME": "bench"},
     )
+    copy_load()
+
+
+def copy_load() -> None:
     for host in (COMPOSE_HOST, LOCAL_HOST):
         sh("docker", "cp", str(BENCH / "load.py"), f"{host}:/usr/local/bin/mlops-bench-load")
 
@@ -185,6 +189,10 @@ def summarise(cell: dict) -> dict:
             "p50_ms": median([r["p50_ms"] for r in results]),
             "p99_ms": median([r["p99_ms"] for r in results]),
             "errors": sum(r["errors"] for r in results),
+            "error_kinds": {
+                kind: sum(r.get("error_kinds", {}).get(kind, 0) for r in results)
+                for kind in sorted({kind for r in results for kind in r.get("error_kinds", {})})
+            },
         }
     out["ratio"] = round(out["nginx"]["rps"] / out["direct"]["rps"], 3) if out["direct"]["rps"] else None
     return out
@@ -568,7 +576,9 @@ def main() -> None:
     }
     os.environ.update(env)
     reuse = os.environ.get("BENCH_REUSE_HOSTS") == "1"  # development: hosts kept by BENCH_KEEP_HOSTS=1
-    if not reuse:
+    if reuse:
+        copy_load()
+    else:
         destroy_hosts()
         create_hosts()
     try:

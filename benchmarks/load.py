@@ -4,7 +4,8 @@ It talks to MLflow's REST API the way the MLflow client does, with python3-reque
 docker_host role installs it on every host), so it needs nothing else on a bare host:
 
   load.py calls   URL ENDPOINT CONCURRENCY SECONDS [--user U --password-file F] [--ca F]
-      ENDPOINT: log-batch (runs/log-batch with 100 metrics), experiments-search, runs-search.
+      ENDPOINT: log-batch (runs/log-batch with 100 metrics, one run per client), experiments-search,
+      runs-search.
       Prints {"requests", "errors", "seconds", "rps", "p50_ms", "p99_ms"}.
   load.py writers URL CLIENTS SECONDS [auth options]
       CLIENTS threads each create a run, log a batch of 10 metrics and end the run, in a loop.
@@ -50,22 +51,25 @@ def _api(url: str, path: str) -> str:
     return f"{url.rstrip('/')}/api/2.0/mlflow/{path}"
 
 
-def _setup(args: argparse.Namespace) -> tuple[str, str]:
+def _setup(args: argparse.Namespace, runs: int = 1) -> tuple[str, list[str]]:
     session = _session(args)
     name = f"bench-{uuid.uuid4().hex[:8]}"
     response = session.post(_api(args.url, "experiments/create"), json={"name": name}, timeout=30)
     response.raise_for_status()
     experiment_id = response.json()["experiment_id"]
-    response = session.post(_api(args.url, "runs/create"), json={"experiment_id": experiment_id}, timeout=30)
-    response.raise_for_status()
-    return experiment_id, response.json()["run"]["info"]["run_id"]
+    run_ids = []
+    for _run in range(runs):
+        response = session.post(_api(args.url, "runs/create"), json={"experiment_id": experiment_id}, timeout=30)
+        response.raise_for_status()
+        run_ids.append(response.json()["run"]["info"]["run_id"])
+    return experiment_id, run_ids
 
 
-def _call_factory(endpoint: str, experiment_id: str, run_id: str):
+def _call_factory(endpoint: str, experiment_id: str):
     step = [0]
     lock = threading.Lock()
 
-    def log_batch(session: requests.Session, url: str) -> requests.Response:
+    def log_batch(session: requests.Session, url: str, run_id: str) -> requests.Response:
         with lock:
             step[0] += 1
             current = step[0]
@@ -73,10 +77,10 @@ def _call_factory(endpoint: str, experiment_id: str, run_id: str):
         metrics = [{"key": f"m{i}", "value": float(i), "timestamp": now, "step": current} for i in range(100)]
         return session.post(_api(url, "runs/log-batch"), json={"run_id": run_id, "metrics": metrics}, timeout=30)
 
-    def experiments_search(session: requests.Session, url: str) -> requests.Response:
+    def experiments_search(session: requests.Session, url: str, _run_id: str) -> requests.Response:
         return session.post(_api(url, "experiments/search"), json={"max_results": 100}, timeout=30)
 
-    def runs_search(session: requests.Session, url: str) -> requests.Response:
+    def runs_search(session: requests.Session, url: str, _run_id: str) -> requests.Response:
         return session.post(
             _api(url, "runs/search"), json={"experiment_ids": [experiment_id], "max_results": 100}, timeout=30
         )
@@ -96,32 +100,38 @@ def _run_threads(count: int, seconds: float, work) -> float:
 
 
 def calls(args: argparse.Namespace) -> dict:
-    experiment_id, run_id = _setup(args)
-    call = _call_factory(args.endpoint, experiment_id, run_id)
+    # log-batch: one run per client, as training jobs log (clients sharing one run mostly measure
+    # row locks on that run's latest metrics).
+    experiment_id, run_ids = _setup(args, args.concurrency if args.endpoint == "log-batch" else 1)
+    call = _call_factory(args.endpoint, experiment_id)
     latencies: list[float] = []
-    errors = [0]
+    errors: dict[str, int] = {}
     lock = threading.Lock()
 
     def work(deadline: float) -> None:
         session = _session(args)
+        with lock:
+            run_id = run_ids.pop() if len(run_ids) > 1 else run_ids[0]
         while time.monotonic() < deadline:
             started = time.perf_counter()
             try:
-                ok = call(session, args.url).status_code == 200
-            except requests.RequestException:
-                ok = False
+                status = call(session, args.url, run_id).status_code
+                kind = "" if status == 200 else str(status)
+            except requests.RequestException as exc:
+                kind = type(exc).__name__
             elapsed = time.perf_counter() - started
             with lock:
-                if ok:
-                    latencies.append(elapsed)
+                if kind:
+                    errors[kind] = errors.get(kind, 0) + 1
                 else:
-                    errors[0] += 1
+                    latencies.append(elapsed)
 
     seconds = _run_threads(args.concurrency, args.seconds, work)
     ordered = sorted(latencies) or [float("nan")]
     return {
         "requests": len(latencies),
-        "errors": errors[0],
+        "errors": sum(errors.values()),
+        "error_kinds": errors,
         "seconds": round(seconds, 3),
         "rps": round(len(latencies) / seconds, 2),
         "p50_ms": round(statistics.median(ordered) * 1000, 2),
@@ -130,7 +140,7 @@ def calls(args: argparse.Namespace) -> dict:
 
 
 def writers(args: argparse.Namespace) -> dict:
-    experiment_id = _setup(args)[0]
+    experiment_id = _setup(args, 0)[0]
     runs = [0]
     errors = [0]
     lock = threading.Lock()
