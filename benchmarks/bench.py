@@ -173,6 +173,15 @@ def side_by_side(endpoint: str, concurrency: int) -> dict:
     return summarise(cell)
 
 
+PREFIXES = {"$apr1$": "apr_md5_crypt", "$6$": "sha512_crypt", "$5$": "sha256_crypt", "$2": "bcrypt"}
+
+
+def htpasswd_scheme() -> str:
+    """The scheme of the benchmark user's entry, as deployed (the role's default here)."""
+    entry = on_host(COMPOSE_HOST, "sh", "-c", "grep '^bench:' /etc/nginx/mlflow.htpasswd").strip()
+    return next(name for prefix, name in PREFIXES.items() if entry.split(":", 1)[1].startswith(prefix))
+
+
 def proxy_overhead() -> list[dict]:
     return [
         {"endpoint": endpoint, "concurrency": concurrency, **side_by_side(endpoint, concurrency)}
@@ -420,6 +429,10 @@ def _deploy_section(d: dict) -> list[str]:
 
 def _proxy_section(data: dict) -> list[str]:
     lines = [
+        f"With the role's default htpasswd scheme at the time, `{data.get('proxy_scheme', 'sha512_crypt')}`;"
+        " log-batch: one run per client"
+        + ("." if "proxy_scheme" in data else " (not yet: all clients logged to one run)."),
+        "",
         "| endpoint | clients | direct req/s | nginx req/s | ratio (goal >= 0.95) "
         "| direct p50/p99 ms | nginx p50/p99 ms | errors |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
@@ -601,6 +614,7 @@ def main() -> None:
         data["versions"] = versions()
         save(data)
         steps = [
+            (2, "proxy_scheme", htpasswd_scheme),
             (2, "proxy", proxy_overhead),
             (4, "writers", writers),
             (2, "schemes", lambda: schemes(env)),
