@@ -429,7 +429,8 @@ def _deploy_section(d: dict) -> list[str]:
 
 def _proxy_section(data: dict) -> list[str]:
     lines = [
-        f"With the role's default htpasswd scheme at the time, `{data.get('proxy_scheme', 'sha512_crypt')}`; log-batch: "
+        f"With the role's default htpasswd scheme at the time, `{data.get('proxy_scheme', 'sha512_crypt')}`;"
+        " log-batch: "
         + (
             "one run per client."
             if "proxy_scheme" in data
