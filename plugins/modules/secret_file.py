@@ -1,0 +1,250 @@
+#!/usr/bin/python
+# Copyright: mlops.mlflow developers
+# Apache License 2.0 (see https://www.apache.org/licenses/LICENSE-2.0)
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+DOCUMENTATION = r"""
+module: secret_file
+short_description: Keep one secret in a file on the host, given, kept or generated once
+version_added: 0.2.0
+description:
+  - Ensures a file holds a secret (a password, an access key) that a container reads, for
+    example through Compose's C(secrets:) or a C(*_FILE) variable.
+  - The secret is O(value) when given; otherwise the secret already in the file is kept;
+    otherwise (no file, or an empty one) a random one of O(length) letters and digits is
+    generated once and written. So a secret that nobody chose survives every later run.
+  - One task replaces the usual pair of M(ansible.builtin.slurp) and M(ansible.builtin.copy),
+    which matters when a playbook keeps many secrets on a host (one round trip each).
+  - The file is written atomically (temporary file in the same directory, then rename) and
+    its owner, group and mode are enforced on every run.
+  - The secret is returned base64-encoded in RV(content), like M(ansible.builtin.slurp) does,
+    so the calling play can hand it on; set C(no_log) on the task. The diff never shows it.
+author:
+  - mlops.mlflow developers (@mlops)
+notes:
+  - The directory that holds O(path) must exist; this module does not create it, so a typo
+    in the path fails instead of creating a tree.
+  - The file's content is the secret exactly, with no trailing newline added.
+attributes:
+  check_mode:
+    support: full
+    description: Reports whether the file would change; a generated secret is not written.
+  diff_mode:
+    support: full
+    description: Shows whether the secret and the file's attributes change, never the secret.
+  idempotent:
+    support: full
+    description: >-
+      A second run with the same input changes nothing (a generated secret is kept).
+options:
+  path:
+    description:
+      - Path of the secret file on the managed host.
+    type: path
+    required: true
+    aliases: [dest]
+  value:
+    description:
+      - The secret. When empty or omitted, the file's secret is kept, or one is generated.
+      - Must not contain a line break.
+    type: str
+    default: ""
+  length:
+    description:
+      - Length of a generated secret (letters and digits, from Python's C(secrets) module).
+    type: int
+    default: 32
+  owner:
+    description:
+      - Owner of the file, a name or a numeric id (a container's user need not exist on the
+        host).
+    type: str
+    default: root
+  group:
+    description:
+      - Group of the file, a name or a numeric id.
+    type: str
+    default: root
+  mode:
+    description:
+      - Permissions of the file, as for M(ansible.builtin.file).
+    type: raw
+    default: "0400"
+seealso:
+  - module: ansible.builtin.copy
+  - module: ansible.builtin.slurp
+"""
+
+EXAMPLES = r"""
+- name: Ensure the database password file (given, else kept, else generated once)
+  mlops.mlflow.secret_file:
+    path: /opt/mlflow/secrets/postgres_password
+    value: "{{ postgres_password | default('') }}"
+  register: db_password
+  no_log: true
+
+- name: Use the password in the play
+  ansible.builtin.set_fact:
+    mlflow_db_password: "{{ postgres_password if db_password.source == 'given' else db_password.content | b64decode }}"
+  no_log: true
+
+- name: A secret a container user reads (uid 10001, which need not exist on the host)
+  mlops.mlflow.secret_file:
+    path: /opt/mlflow/secrets/mlflow_s3_secret_key
+    value: "{{ vault_s3_secret_key }}"
+    owner: "10001"
+  no_log: true
+"""
+
+RETURN = r"""
+path:
+  description: Path of the file.
+  returned: always
+  type: str
+  sample: /opt/mlflow/secrets/postgres_password
+content:
+  description:
+    - The secret now in the file (in check mode, the one that would be), base64-encoded as
+      M(ansible.builtin.slurp) returns it. Decode with the C(b64decode) filter.
+    - Not returned for a given O(value), which the caller already has (and which Ansible
+      masks wherever it appears in a result).
+  returned: when RV(source) is V(kept) or V(generated)
+  sample: c2VjcmV0
+  type: str
+source:
+  description:
+    - Where the secret came from. V(given) is O(value); V(kept) is the file's secret;
+      V(generated) is a new random secret.
+  returned: always
+  type: str
+  sample: kept
+secret_changed:
+  description: Whether the secret itself changed (not only the file's attributes).
+  returned: always
+  type: bool
+  sample: false
+"""
+
+import base64
+import os
+import secrets
+import string
+import tempfile
+
+from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+
+ALPHABET = string.ascii_letters + string.digits
+MIN_LENGTH = 16
+
+
+def argument_spec():
+    return dict(
+        path=dict(type="path", required=True, aliases=["dest"]),
+        value=dict(type="str", default="", no_log=True),
+        length=dict(type="int", default=32),
+        owner=dict(type="str", default="root"),
+        group=dict(type="str", default="root"),
+        mode=dict(type="raw", default="0400"),
+    )
+
+
+def generate(length):
+    return "".join(secrets.choice(ALPHABET) for _position in range(length))
+
+
+def read_secret(path):
+    """The file's secret, or None when there is no file or it is empty."""
+    if not os.path.lexists(path):
+        return None
+    if not os.path.isfile(path):
+        raise ValueError("%s exists and is not a regular file" % path)
+    with open(path, "rb") as handle:
+        current = to_text(handle.read(), errors="surrogate_or_strict")
+    return current or None
+
+
+def choose(value, current, length):
+    """(secret, source): given, else kept, else generated."""
+    if value:
+        return value, "given"
+    if current is not None:
+        return current, "kept"
+    return generate(length), "generated"
+
+
+def write_atomically(module, path, secret):
+    directory = os.path.dirname(path) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".secret_file.", dir=directory)
+    try:
+        os.fchmod(fd, 0o600)
+        os.write(fd, to_bytes(secret, errors="surrogate_or_strict"))
+        os.close(fd)
+        module.atomic_move(tmp, path)
+    except Exception:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def set_attributes(module, path, changed, diff):
+    """Enforce (in check mode: compare) owner, group and mode; record them in the diff."""
+    params = module.params
+    changed = module.set_owner_if_different(path, params["owner"], changed, diff)
+    changed = module.set_group_if_different(path, params["group"], changed, diff)
+    return module.set_mode_if_different(path, params["mode"], changed, diff)
+
+
+def run(module):
+    params = module.params
+    path = params["path"]
+    if params["length"] < MIN_LENGTH:
+        module.fail_json(msg="length must be at least %d, got %d" % (MIN_LENGTH, params["length"]), path=path)
+    if "\n" in params["value"] or "\r" in params["value"]:
+        module.fail_json(msg="value must not contain a line break", path=path)
+    directory = os.path.dirname(path)
+    if directory and not os.path.isdir(directory):
+        module.fail_json(msg="the directory %s does not exist; create it first" % directory, path=path)
+    try:
+        current = read_secret(path)
+    except (OSError, IOError, ValueError, UnicodeError) as exc:
+        module.fail_json(msg="cannot read %s: %s" % (path, to_native(exc)), path=path)
+
+    secret, source = choose(params["value"], current, params["length"])
+    secret_changed = secret != current
+    diff = {
+        "before": {"path": path, "state": "absent" if current is None else "present", "secret": "(hidden)"},
+        "after": {
+            "path": path,
+            "state": "present",
+            "secret": "(hidden, changed)" if secret_changed else "(hidden)",
+        },
+    }
+    changed = secret_changed
+    if secret_changed and not module.check_mode:
+        try:
+            write_atomically(module, path, secret)
+        except (OSError, IOError) as exc:
+            module.fail_json(msg="cannot write %s: %s" % (path, to_native(exc)), path=path)
+    if os.path.exists(path):
+        # Compares (and in check mode only reports) owner, group and mode; adds them to the diff.
+        changed = set_attributes(module, path, changed, diff)
+    elif module.check_mode:
+        diff["after"].update(owner=params["owner"], group=params["group"], mode=params["mode"])
+
+    result = dict(changed=changed, path=path, source=source, secret_changed=secret_changed, diff=diff)
+    if source != "given":
+        result["content"] = to_native(base64.b64encode(to_bytes(secret, errors="surrogate_or_strict")))
+    module.exit_json(**result)
+
+
+def main():
+    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    run(module)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""Unit tests of mlops.mlflow.secret_file: the module's main() on real files in a temp dir."""
+
+import base64
+import json
+import os
+import stat
+
+import pytest
+from ansible.module_utils.testing import patch_module_args
+
+from ansible_collections.mlops.mlflow.plugins.modules import secret_file as mod
+
+ME = str(os.getuid())
+MY_GROUP = str(os.getgid())
+
+
+def run(capsys, **args):
+    args.setdefault("owner", ME)
+    args.setdefault("group", MY_GROUP)
+    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
+        mod.main()
+    return exit_info.value.code, json.loads(capsys.readouterr().out)
+
+
+def secret_of(result):
+    return base64.b64decode(result["content"]).decode()
+
+
+def test_generates_once_then_keeps(capsys, tmp_path):
+    path = tmp_path / "db_password"
+    code, first = run(capsys, path=str(path))
+    assert code == 0 and first["changed"] and first["source"] == "generated"
+    generated = path.read_text()
+    assert len(generated) == 32 and generated.isalnum()
+    assert secret_of(first) == generated
+    assert stat.S_IMODE(path.stat().st_mode) == 0o400
+
+    code, second = run(capsys, path=str(path))
+    assert code == 0 and not second["changed"] and second["source"] == "kept"
+    assert secret_of(second) == generated == path.read_text()
+
+
+def test_generated_secrets_differ_and_honour_length(capsys, tmp_path):
+    _code, one = run(capsys, path=str(tmp_path / "a"), length=48)
+    _code, two = run(capsys, path=str(tmp_path / "b"), length=48)
+    assert len(secret_of(one)) == 48
+    assert secret_of(one) != secret_of(two)
+
+
+def test_given_value_replaces_and_is_not_returned(capsys, tmp_path):
+    path = tmp_path / "pw"
+    path.write_text("old-secret-value")
+    code, result = run(capsys, path=str(path), value="new-secret-value", mode="0440")
+    assert code == 0 and result["changed"] and result["secret_changed"]
+    assert result["source"] == "given" and "content" not in result
+    assert path.read_text() == "new-secret-value"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o440
+    assert "new-secret-value" not in json.dumps(result) and "old-secret-value" not in json.dumps(result)
+
+    _code, again = run(capsys, path=str(path), value="new-secret-value", mode="0440")
+    assert not again["changed"]
+
+
+def test_empty_file_counts_as_no_secret(capsys, tmp_path):
+    path = tmp_path / "pw"
+    path.write_text("")
+    _code, result = run(capsys, path=str(path))
+    assert result["source"] == "generated" and len(path.read_text()) == 32
+
+
+def test_mode_drift_alone_is_a_change_without_touching_the_secret(capsys, tmp_path):
+    path = tmp_path / "pw"
+    path.write_text("kept-secret-value")
+    path.chmod(0o644)
+    _code, result = run(capsys, path=str(path), _ansible_diff=True)
+    assert result["changed"] and not result["secret_changed"] and result["source"] == "kept"
+    assert stat.S_IMODE(path.stat().st_mode) == 0o400
+    assert path.read_text() == "kept-secret-value"
+    assert result["diff"]["before"]["mode"] == "0644" and result["diff"]["after"]["mode"] == "0400"
+
+
+def test_check_mode_writes_nothing_and_diff_hides_the_secret(capsys, tmp_path):
+    path = tmp_path / "pw"
+    _code, result = run(capsys, path=str(path), _ansible_check_mode=True, _ansible_diff=True)
+    assert result["changed"] and not path.exists()
+    assert result["diff"]["before"]["state"] == "absent"
+    assert result["diff"]["after"]["secret"] == "(hidden, changed)"
+
+    path.write_text("kept-secret-value")
+    path.chmod(0o400)
+    _code, result = run(
+        capsys, path=str(path), value="other-secret-value", _ansible_check_mode=True, _ansible_diff=True
+    )
+    assert result["changed"] and path.read_text() == "kept-secret-value"
+    assert "kept-secret-value" not in json.dumps(result["diff"])
+
+
+def test_no_temporary_file_is_left_behind(capsys, tmp_path):
+    run(capsys, path=str(tmp_path / "pw"))
+    run(capsys, path=str(tmp_path / "pw"), value="replaced-secret-value")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pw"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"length": 8}, "length must be at least 16"),
+        ({"value": "two\nlines"}, "must not contain a line break"),
+    ],
+)
+def test_bad_input_fails_clearly(capsys, tmp_path, args, message):
+    code, result = run(capsys, path=str(tmp_path / "pw"), **args)
+    assert code == 1 and result["failed"] and message in result["msg"]
+    assert not (tmp_path / "pw").exists()
+
+
+def test_missing_directory_is_an_error_not_created(capsys, tmp_path):
+    code, result = run(capsys, path=str(tmp_path / "nope" / "pw"))
+    assert code == 1 and "does not exist" in result["msg"]
+    assert not (tmp_path / "nope").exists()
+
+
+def test_a_directory_in_the_way_is_an_error(capsys, tmp_path):
+    (tmp_path / "pw").mkdir()
+    code, result = run(capsys, path=str(tmp_path / "pw"))
+    assert code == 1 and "not a regular file" in result["msg"]
