@@ -72,6 +72,25 @@ def timed(*argv: str, env: dict | None = None) -> float:
     return time.monotonic() - start
 
 
+PROFILE = re.compile(r"^(?P<task>.+?) -+ (?P<seconds>\d+\.\d+)s$")  # 1 dash when the name is long
+PROFILE_ENV = {
+    "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
+    "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "all",
+    "PROFILE_TASKS_SORT_ORDER": "none",
+}
+
+
+def profiled(argv: list[str], env: dict) -> tuple[float, list[tuple[str, float]]]:
+    """Run a playbook with profile_tasks: wall seconds and (task, seconds) of every task."""
+    start = time.monotonic()
+    output = sh(*argv, env={**env, **PROFILE_ENV})
+    wall = time.monotonic() - start
+    tasks = [(m["task"], float(m["seconds"])) for m in map(PROFILE.match, output.splitlines()) if m]
+    if not tasks:
+        raise SystemExit(f"no per-task profile in the output of {' '.join(argv[-1:])}")
+    return wall, tasks
+
+
 def playbook(inventory: str, *extra: str, play: str = "site.yml") -> list[str]:
     return [
         "ansible-playbook",
@@ -126,10 +145,13 @@ def deploy_times(env: dict) -> dict:
     local_first = timed(*playbook("inventory-local"), env=env)
     files = on_host(COMPOSE_HOST, "sh", "-c", "ls /opt/mlflow/*.compose.yml").split()
     compose = ["docker", "compose", "-p", "mlflow"] + [f"-f={f}" for f in files]
-    rerun, floor = [], []
+    rerun, floor, by_role = [], [], []
     for _repeat in range(REPEATS):
-        rerun.append(timed(*playbook("inventory-compose"), env=env))
+        wall, tasks = profiled(playbook("inventory-compose"), env)
+        rerun.append(wall)
+        by_role.append(time_by_role(tasks))
         floor.append(timed("docker", "exec", "-w", "/opt/mlflow", COMPOSE_HOST, *compose, "up", "-d", "--wait"))
+    roles = sorted({role for run in by_role for role in run})
     return {
         "first": round(first, 1),
         "local_first": round(local_first, 1),
@@ -137,7 +159,27 @@ def deploy_times(env: dict) -> dict:
         "floor": median(floor),
         "rerun_all": [round(v, 1) for v in rerun],
         "floor_all": [round(v, 1) for v in floor],
+        # Per role of the re-runs: median seconds, tasks, tasks that ran a module on the host.
+        "rerun_by_role": {
+            role: {key: median([run.get(role, {}).get(key, 0) for run in by_role]) for key in ("s", "tasks", "remote")}
+            for role in roles
+        },
     }
+
+
+REMOTE_TASK_S = 0.3  # a task that took longer ran a module on the host (set_fact, skips: ~0.05 s)
+
+
+def time_by_role(tasks: list[tuple[str, float]]) -> dict:
+    """Seconds, task count and host round trips per role (or play-level task) of one profile."""
+    roles: dict = {}
+    for task, seconds in tasks:
+        role = task.split(" : ")[0].removeprefix("mlops.mlflow.") if " : " in task else "(play: facts, checks)"
+        row = roles.setdefault(role, {"s": 0.0, "tasks": 0, "remote": 0})
+        row["s"] += seconds
+        row["tasks"] += 1
+        row["remote"] += seconds > REMOTE_TASK_S
+    return roles
 
 
 def load(host: str, *args: str) -> dict:
@@ -326,9 +368,6 @@ def artifacts(env: dict) -> dict:
     return out
 
 
-PROFILE = re.compile(r"^(?P<task>.+?) -+ (?P<seconds>\d+\.\d+)s$")  # 1 dash when the name is long
-
-
 def migration(env: dict) -> dict:
     """The 1M-row SQLite file migrated REPEATS times with the collection's playbook, then search_runs."""
     runs, keys, steps = MIGRATION_SHAPE
@@ -342,12 +381,6 @@ def migration(env: dict) -> dict:
         .strip()
         .splitlines()[-1]
     )
-    profile_env = {
-        **env,
-        "ANSIBLE_CALLBACKS_ENABLED": "ansible.posix.profile_tasks",
-        "PROFILE_TASKS_TASK_OUTPUT_LIMIT": "all",
-        "PROFILE_TASKS_SORT_ORDER": "none",
-    }
     extra = {
         "migrate_sqlite_source": f"{BENCH_DIR}/mig/mlflow.db",
         "migrate_sqlite_artifacts_dir": "",
@@ -356,13 +389,9 @@ def migration(env: dict) -> dict:
     repeats = []
     for _repeat in range(REPEATS):
         on_host(COMPOSE_HOST, "sh", "-c", f"cd {BENCH_DIR}/mig && rm -f mlflow.db* && cp source.db mlflow.db")
-        start = time.monotonic()
-        output = sh(
-            *playbook("inventory-compose", "-e", json.dumps(extra), play="playbooks/migrate_sqlite_to_postgres.yml"),
-            env=profile_env,
+        wall, tasks = profiled(
+            playbook("inventory-compose", "-e", json.dumps(extra), play="playbooks/migrate_sqlite_to_postgres.yml"), env
         )
-        wall = time.monotonic() - start
-        tasks = [(m["task"], float(m["seconds"])) for m in map(PROFILE.match, output.splitlines()) if m]
         role = [seconds for task, seconds in tasks if task.startswith("mlops.mlflow.migrate_sqlite :")]
         load = [seconds for task, seconds in tasks if "Load the data (data only" in task]
         if not role or len(load) != 1:
@@ -424,7 +453,24 @@ def _deploy_section(d: dict) -> list[str]:
         f"| ratio re-run / floor (goal <= 2, and re-run < 30 s) | {round(d['rerun'] / d['floor'], 2)} |",
         "",
         f"All re-runs: {d['rerun_all']}; all floors: {d['floor_all']}.",
+        *_rerun_roles_section(d.get("rerun_by_role")),
     ]
+
+
+def _rerun_roles_section(by_role: dict | None) -> list[str]:
+    if not by_role:
+        return []
+    lines = [
+        "",
+        "Where the idempotent re-run spends its time (profile_tasks, median per role; a task over"
+        f" {REMOTE_TASK_S} s counts as a round trip to the host, a module run over `docker exec`):",
+        "",
+        "| role | seconds | tasks | round trips |",
+        "| --- | --- | --- | --- |",
+    ]
+    for role, row in sorted(by_role.items(), key=lambda item: -item[1]["s"]):
+        lines.append(f"| {role} | {row['s']} | {int(row['tasks'])} | {int(row['remote'])} |")
+    return lines
 
 
 def _proxy_section(data: dict) -> list[str]:
