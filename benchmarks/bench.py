@@ -30,6 +30,7 @@ BENCH_FIGURES (default 1,2,3,4,5) picks figures; the deploy of figure 1 always r
 """
 
 import datetime
+import functools
 import json
 import os
 import platform
@@ -49,6 +50,15 @@ FIGURES = {int(f) for f in os.environ.get("BENCH_FIGURES", "1,2,3,4,5").split(",
 ARTIFACT_MIB = [int(v) for v in os.environ.get("BENCH_ARTIFACT_MIB", "256,1024").split(",")]
 # 100 runs x 10 metrics x 1000 steps = 1M metric rows.
 MIGRATION_SHAPE = [int(v) for v in os.environ.get("BENCH_MIGRATION_SHAPE", "100,10,1000").split(",")]
+# Report keys of each figure; BENCH_REMEASURE (with BENCH_RESUME) measures these again.
+FIGURE_KEYS = {
+    1: ("deploy",),
+    2: ("proxy_scheme", "proxy", "schemes"),
+    3: ("artifacts",),
+    4: ("writers",),
+    5: ("migration",),
+}
+REMEASURE = {int(f) for f in os.environ.get("BENCH_REMEASURE", "").split(",") if f}
 COMPOSE_HOST = "mlops-bench-compose"
 LOCAL_HOST = "mlops-bench-local"
 SCHEMES = ["sha512_crypt", "sha256_crypt", "apr_md5_crypt", "bcrypt"]
@@ -224,12 +234,16 @@ def htpasswd_scheme() -> str:
     return next(name for prefix, name in PREFIXES.items() if entry.split(":", 1)[1].startswith(prefix))
 
 
-def proxy_overhead() -> list[dict]:
-    return [
-        {"endpoint": endpoint, "concurrency": concurrency, **side_by_side(endpoint, concurrency)}
-        for endpoint in ENDPOINTS
-        for concurrency in CONCURRENCY
-    ]
+def proxy_overhead() -> dict:
+    """Figure 2's main table, with the htpasswd scheme it was measured with."""
+    return {
+        "proxy_scheme": htpasswd_scheme(),
+        "proxy": [
+            {"endpoint": endpoint, "concurrency": concurrency, **side_by_side(endpoint, concurrency)}
+            for endpoint in ENDPOINTS
+            for concurrency in CONCURRENCY
+        ],
+    }
 
 
 def summarise(cell: dict) -> dict:
@@ -281,7 +295,9 @@ def writers() -> dict:
 BENCH_DIR = "/root/bench"  # on the compose host: client.py, test files, copies of secrets (0700)
 
 
+@functools.cache
 def mlflow_image() -> str:
+    """The deployed server's image (built once per run; the client runs in it)."""
     return on_host(
         COMPOSE_HOST, "sh", "-c", "docker inspect -f '{{.Config.Image}}' $(docker compose -p mlflow ps -q mlflow)"
     ).strip()
@@ -650,6 +666,13 @@ def report(data: dict) -> str:
     ]
     if data.get("resumed"):
         lines.append(f"- resumed at {data['resumed']} on the same hosts (BENCH_RESUME): later figures measured then")
+    if data.get("remeasured"):
+        again = data["remeasured"]
+        lines.append(
+            f"- figure(s) {', '.join(map(str, again['figures']))} measured again at {again['at']} on fresh hosts"
+            f" (commit {again['commit']}, BENCH_RESUME with BENCH_REMEASURE) after changes to the roles;"
+            " the other figures are from the run above"
+        )
     lines += ["", "## Goals", "", *_goals(data)]
     for key, title, section in SECTIONS:
         lines += ["", f"## {title}", ""]
@@ -696,8 +719,18 @@ def main() -> None:
         }
         previous = BENCH / "results" / f"{data['date'][:10]}.json"
         if os.environ.get("BENCH_RESUME") == "1" and previous.exists():
-            # Finish today's interrupted run on its kept hosts: measured figures stay as they are.
-            data = {**json.loads(previous.read_text(encoding="utf-8")), "resumed": data["date"]}
+            started_at = data["date"]
+            data = json.loads(previous.read_text(encoding="utf-8"))
+            if REMEASURE:
+                # Today's figures again after a change (fresh hosts); the others stay as measured.
+                for figure in REMEASURE:
+                    for key in FIGURE_KEYS[figure]:
+                        data.pop(key, None)
+                commit = sh("git", "rev-parse", "--short", "HEAD").strip()
+                data["remeasured"] = {"figures": sorted(REMEASURE), "at": started_at, "commit": commit}
+            else:
+                # Finish today's interrupted run on its kept hosts: measured figures stay as they are.
+                data["resumed"] = started_at
         if 1 in FIGURES and "deploy" not in data:
             data["deploy"] = deploy_times(env)
         else:
@@ -708,20 +741,18 @@ def main() -> None:
         )
         data["versions"] = versions()
         save(data)
+        # Each step returns the report keys it measured; a resumed run skips what it has.
         steps = [
-            (2, "proxy_scheme", htpasswd_scheme),
             (2, "proxy", proxy_overhead),
-            (4, "writers", writers),
-            (2, "schemes", lambda: schemes(env)),
-            (3, "artifacts", lambda: artifacts(env)),
-            (5, "migration", lambda: migration(env)),
+            (4, "writers", lambda: {"writers": writers()}),
+            (2, "schemes", lambda: {"schemes": schemes(env)}),
+            (3, "artifacts", lambda: {"artifacts": artifacts(env)}),
+            (5, "migration", lambda: {"migration": migration(env)}),
         ]
         for figure, key, measure in steps:
-            # The scheme is recorded with the proxy table it belongs to, never after it.
-            done = key in data or (key == "proxy_scheme" and "proxy" in data)
-            if figure in FIGURES and not done:
+            if figure in FIGURES and key not in data:
                 started = time.monotonic()
-                data[key] = measure()
+                data.update(measure())
                 print(f"figure {figure} ({key}) measured in {time.monotonic() - started:.0f} s", flush=True)
                 save(data)
         print(report(data))

@@ -9,7 +9,9 @@
 # window), BENCH_WRITER_WINDOW (60 s), BENCH_FIGURES (1,2,3,4,5), BENCH_ARTIFACT_MIB (256,1024)
 # and BENCH_MIGRATION_SHAPE (100,10,1000: runs, metrics, steps) tune it; BENCH_KEEP_HOSTS=1
 # keeps the hosts, BENCH_REUSE_HOSTS=1 uses kept ones, and BENCH_RESUME=1 (with kept hosts)
-# finishes today's interrupted run: figures already in results/<date>.json are not measured again.
+# finishes today's interrupted run: figures already in results/<date>.json are not measured again;
+# with BENCH_REMEASURE=1,2 (fresh hosts) it measures those figures again after a change and
+# keeps today's others, and the report says which figures were measured when.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
