@@ -62,7 +62,8 @@ def artifact(mode: str, path: str) -> dict:
     client = MlflowClient("https://localhost")
     experiment = client.get_experiment_by_name("artifact-benchmark")
     experiment_id = experiment.experiment_id if experiment else client.create_experiment("artifact-benchmark")
-    run_id = client.create_run(experiment_id).info.run_id
+    run = client.create_run(experiment_id).info
+    run_id = run.run_id
     start = time.monotonic()
     client.log_artifact(run_id, path)
     seconds = time.monotonic() - start
@@ -70,7 +71,7 @@ def artifact(mode: str, path: str) -> dict:
     if listed.get(os.path.basename(path)) != size:
         raise SystemExit(f"uploaded artifact not listed at its size: {listed}")
     client.delete_run(run_id)
-    _delete_run_objects(run_id)
+    _delete_run_objects(run.artifact_uri)
     return {"seconds": round(seconds, 3), "bytes": size}
 
 
@@ -86,12 +87,14 @@ def _s3():
     )
 
 
-def _delete_run_objects(run_id: str) -> None:
+def _delete_run_objects(artifact_uri: str) -> None:
+    """Delete a run's objects: mlflow-artifacts:/<exp>/<run>/artifacts is that key prefix under the
+    server's artifact root, s3://mlflow (the benchmark inventory sets no mlflow_server_s3_prefix)."""
     s3 = _s3()
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket="mlflow"):
+    prefix = artifact_uri.split(":", 1)[1].lstrip("/") + "/"
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket="mlflow", Prefix=prefix):
         for item in page.get("Contents", []):
-            if run_id in item["Key"]:
-                s3.delete_object(Bucket="mlflow", Key=item["Key"])
+            s3.delete_object(Bucket="mlflow", Key=item["Key"])
 
 
 def _store(uri: str):
