@@ -92,9 +92,13 @@ def _delete_run_objects(artifact_uri: str) -> None:
     server's artifact root, s3://mlflow (the benchmark inventory sets no mlflow_server_s3_prefix)."""
     s3 = _s3()
     prefix = artifact_uri.split(":", 1)[1].lstrip("/") + "/"
+    deleted = 0
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket="mlflow", Prefix=prefix):
         for item in page.get("Contents", []):
             s3.delete_object(Bucket="mlflow", Key=item["Key"])
+            deleted += 1
+    if not deleted:  # the stand-in keeps objects in memory: a silent miss would fill it up
+        raise SystemExit(f"no objects under s3://mlflow/{prefix} to delete")
 
 
 def _store(uri: str):
