@@ -1,0 +1,93 @@
+"""Unit tests of the collection's filters: missing_images and host_address."""
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.mlops.mlflow.plugins.filter.host_address import host_address
+from ansible_collections.mlops.mlflow.plugins.filter.missing_images import docker_reference, missing_images
+
+POSTGRES = {
+    "Id": "sha256:aaa",
+    "RepoTags": ["postgres:15", "postgres:latest"],
+    "RepoDigests": ["postgres@sha256:d1"],
+}
+MINIO = {"Id": "sha256:bbb", "RepoTags": ["minio/minio:RELEASE.2025"], "RepoDigests": []}
+LOCAL = {"Id": "sha256:ccc", "RepoTags": ["registry.example:5000/team/mlflow:3"], "RepoDigests": []}
+PRESENT = [POSTGRES, MINIO, LOCAL]
+
+
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("postgres", "postgres:latest"),
+        ("postgres:15", "postgres:15"),
+        ("docker.io/library/postgres", "postgres:latest"),
+        ("docker.io/library/postgres:15", "postgres:15"),
+        ("docker.io/minio/minio:RELEASE.2025", "minio/minio:RELEASE.2025"),
+        ("minio/minio", "minio/minio:latest"),
+        ("registry.example:5000/team/mlflow", "registry.example:5000/team/mlflow:latest"),
+        ("registry.example:5000/team/mlflow:3", "registry.example:5000/team/mlflow:3"),
+        ("postgres@sha256:d1", "postgres@sha256:d1"),
+    ],
+)
+def test_docker_reference(name, expected):
+    assert docker_reference(name) == expected
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "postgres",
+        "postgres:15",
+        "docker.io/library/postgres:latest",
+        "docker.io/minio/minio:RELEASE.2025",
+        "registry.example:5000/team/mlflow:3",
+        "postgres@sha256:d1",
+    ],
+)
+def test_present_name_is_not_loaded(name):
+    assert missing_images([{"name": name, "src": "a.tar"}], PRESENT) == []
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "postgres:16",
+        "minio/minio",
+        "registry.example:5000/team/mlflow",
+        "other.example/postgres:15",
+        "postgres@sha256:d2",
+    ],
+)
+def test_absent_name_is_loaded(name):
+    entry = {"name": name, "src": "a.tar"}
+    assert missing_images([entry], PRESENT) == [entry]
+
+
+def test_id_decides_over_the_name():
+    rebuilt = {"name": "postgres:15", "id": "sha256:new", "src": "pg.tar"}
+    same = {"name": "minio/minio:RELEASE.2025", "id": "sha256:bbb", "src": "minio.tar"}
+    retagged = {"name": "not-there:1", "id": "sha256:ccc", "src": "mlflow.tar"}
+    assert missing_images([rebuilt, same, retagged], PRESENT) == [rebuilt]
+
+
+def test_keeps_input_order_and_nothing_present():
+    entries = [{"name": "b"}, {"name": "a", "id": "sha256:x"}]
+    assert missing_images(entries, []) == entries
+    assert missing_images([], PRESENT) == []
+
+
+@pytest.mark.parametrize(
+    ("archives", "images"),
+    [([{"src": "a.tar"}], []), ([{"name": ""}], []), (["postgres"], []), ({"name": "x"}, []), ([], None)],
+)
+def test_bad_input_is_refused(archives, images):
+    with pytest.raises(AnsibleFilterError):
+        missing_images(archives, images)
+
+
+def test_host_address_prefers_facts_then_ansible_host_then_name():
+    facts = {"ansible_facts": {"default_ipv4": {"address": "10.0.0.5"}}}
+    assert host_address({**facts, "ansible_host": "db", "inventory_hostname": "pg"}) == "10.0.0.5"
+    assert host_address({"ansible_facts": {}, "ansible_host": "db", "inventory_hostname": "pg"}) == "db"
+    assert host_address({"inventory_hostname": "pg"}) == "pg"
