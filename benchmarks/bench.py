@@ -489,6 +489,19 @@ def _rerun_roles_section(by_role: dict | None) -> list[str]:
     return lines
 
 
+# What the errors at 32 clients were found to be (by hand, on a benchmark host, 2026-11-29).
+ERRORS_EXPLAINED = [
+    "ReadTimeout (the load's 30 s limit) at 32 clients: uvicorn hands each new keep-alive connection to"
+    " whichever worker accepts first, and a burst of 32 can leave 15-21 of them on one of the 4 workers"
+    " (counted in /proc during the load: e.g. 21/6/4/1). That worker's requests queue behind its"
+    " connection pool (5 + 5) and the GIL while the others idle; the requests that time out are all on it."
+    " A larger pool (5 + 25, max_connections 200) removed the timeouts in 4 tries but not the"
+    " multi-second p99, so the role's defaults stay. Through nginx, the upstream keep-alive"
+    " connections are spread the same way. HTTP 500 on runs-search (AttributeError auth_config) was"
+    " MLflow importing its auth app on every request; the image guards against it since commit ccc952b.",
+]
+
+
 def _proxy_section(data: dict) -> list[str]:
     lines = [
         f"With the role's default htpasswd scheme at the time, `{data.get('proxy_scheme', 'sha512_crypt')}`;"
@@ -510,6 +523,15 @@ def _proxy_section(data: dict) -> list[str]:
             f"| {row['nginx']['p50_ms']}/{row['nginx']['p99_ms']} "
             f"| {row['direct']['errors'] + row['nginx']['errors']} |"
         )
+    kinds = [
+        f"{row['endpoint']} at {row['concurrency']} clients, {name}: "
+        + ", ".join(f"{count} x {kind}" for kind, count in row[name].get("error_kinds", {}).items())
+        for row in data["proxy"]
+        for name in ("direct", "nginx")
+        if row[name].get("error_kinds")
+    ]
+    if kinds:
+        lines += ["", "Errors by kind: " + "; ".join(kinds) + ".", "", *ERRORS_EXPLAINED]
     lines += [
         "",
         "### htpasswd schemes (experiments/search, 8 clients)",
