@@ -498,7 +498,10 @@ ERRORS_EXPLAINED = [
     " A larger pool (5 + 25, max_connections 200) removed the timeouts in 4 tries but not the"
     " multi-second p99, so the role's defaults stay. Through nginx, the upstream keep-alive"
     " connections are spread the same way. HTTP 500 on runs-search (AttributeError auth_config) was"
-    " MLflow importing its auth app on every request; the image guards against it since commit ccc952b.",
+    " MLflow importing its auth app on every request; the image guards against it since commit ccc952b."
+    " HTTP 502 through nginx: nginx reused an idle upstream connection that uvicorn (5 s keep-alive by"
+    " default) was closing, and a POST is not retried; uvicorn keeps idle connections 75 s since then"
+    " (mlflow_server_keepalive_timeout), longer than nginx's 60 s, so nginx closes them first.",
 ]
 
 
