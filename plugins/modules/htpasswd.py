@@ -35,8 +35,8 @@ notes:
     milliseconds of CPU per request; V(bcrypt) at cost 10 tens of milliseconds (higher
     O(rounds) multiply it). V(apr_md5_crypt) is the cheapest and the weakest against offline
     cracking of a stolen file. Measured through nginx in front of MLflow on 2 cores, as a
-    share of the API's direct throughput (two runs), V(apr_md5_crypt) 0.93-1.03,
-    V(sha512_crypt) 0.89-0.91, V(sha256_crypt) 0.72-0.75, V(bcrypt) 0.29-0.33; the
+    share of the API's direct throughput (three runs), V(apr_md5_crypt) 0.90-1.03,
+    V(sha512_crypt) 0.84-0.91, V(sha256_crypt) 0.72-0.85, V(bcrypt) 0.29-0.34; the
     C(mlops.mlflow.nginx_auth) role defaults to V(apr_md5_crypt) for that reason.
   - libpass's own default rounds for sha512_crypt (656000) would cost hundreds of
     milliseconds per request; this module does not use it.
