@@ -133,6 +133,7 @@ stage_lint() {
   yamllint -s . || rc=1
   ansible-lint --offline -q || rc=1
   ruff check . || rc=1
+  ruff format --check . || rc=1
   return $rc
 }
 

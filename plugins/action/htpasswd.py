@@ -86,9 +86,7 @@ class ActionModule(ActionBase):
                 "before_header": path,
                 "after_header": path,
                 "before": "".join("%s\n" % name for name in before) if current is not None else "",
-                "after": "".join(
-                    "%s%s\n" % (name, " (password changed)" if name in updated else "") for name in after
-                ),
+                "after": "".join("%s%s\n" % (name, " (password changed)" if name in updated else "") for name in after),
             }
         return result
 

@@ -56,7 +56,7 @@ def docker_reference(name):
         name += ":latest"
     for prefix in ("docker.io/library/", "docker.io/"):
         if name.startswith(prefix):
-            return name[len(prefix):]
+            return name[len(prefix) :]
     return name
 
 

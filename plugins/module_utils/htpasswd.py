@@ -172,7 +172,7 @@ def _rounds_of(hashed, scheme):
         return int(hashed.split("$")[2])
     if scheme in ("sha512_crypt", "sha256_crypt"):
         part = hashed.split("$")[2]
-        return int(part[len("rounds="):]) if part.startswith("rounds=") else 5000
+        return int(part[len("rounds=") :]) if part.startswith("rounds=") else 5000
     return None
 
 

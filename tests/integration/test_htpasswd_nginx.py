@@ -60,7 +60,7 @@ def nginx(served):
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "ok.txt").write_text("ok\n", encoding="utf-8")
     locations = "\n".join(
-        f"location /{scheme}/ {{ auth_basic \"{scheme}\"; auth_basic_user_file {tmp_path}/{scheme}.htpasswd;"
+        f'location /{scheme}/ {{ auth_basic "{scheme}"; auth_basic_user_file {tmp_path}/{scheme}.htpasswd;'
         f" alias {tmp_path}/www/; }}"
         for scheme in SCHEMES
     )

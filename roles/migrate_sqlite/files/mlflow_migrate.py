@@ -83,9 +83,13 @@ def preflight(path: str, *flags: str) -> dict:
 
     try:
         with pg_engine().connect() as conn:
-            tables = conn.execute(
-                sqlalchemy.text("select table_name from information_schema.tables where table_schema = 'public'")
-            ).scalars().all()
+            tables = (
+                conn.execute(
+                    sqlalchemy.text("select table_name from information_schema.tables where table_schema = 'public'")
+                )
+                .scalars()
+                .all()
+            )
     except Exception as exc:  # report any connection failure without the URI
         detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise MigrationError(f"cannot reach the target PostgreSQL: {detail}") from None
@@ -270,8 +274,9 @@ def verify(path: str) -> dict:
     after = _client_snapshot(uri)
     for section in ("experiments", "runs", "models"):
         if before[section] != after[section]:
-            differing = [k for k in set(before[section]) | set(after[section])
-                         if before[section].get(k) != after[section].get(k)]
+            differing = [
+                k for k in set(before[section]) | set(after[section]) if before[section].get(k) != after[section].get(k)
+            ]
             report["problems"].append(f"{section} read back differently through the MLflow client: {differing[:5]}")
     report["client"] = {k: len(v) for k, v in after.items()}
 
