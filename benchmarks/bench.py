@@ -209,9 +209,15 @@ NGINX = [
 DIRECT = ["http://127.0.0.1:5000", "--host-header", "localhost"]
 
 
+def mlflow_container() -> str:
+    """ID of the compose stage's MLflow container (for its memory and CPU time)."""
+    return on_host(COMPOSE_HOST, "docker", "compose", "-p", "mlflow", "ps", "-q", "--no-trunc", "mlflow").strip()
+
+
 def side_by_side(endpoint: str, concurrency: int) -> dict:
     """REPEATS windows straight to MLflow and through nginx, interleaved; medians and the ratio."""
     cell: dict[str, list[dict]] = {"direct": [], "nginx": []}
+    container = mlflow_container()
     for _repeat in range(REPEATS):
         for name, target in (("direct", DIRECT), ("nginx", NGINX)):
             cell[name].append(
@@ -220,6 +226,7 @@ def side_by_side(endpoint: str, concurrency: int) -> dict:
                     "calls",
                     *target,
                     *["--endpoint", endpoint, "--concurrency", str(concurrency), "--seconds", str(WINDOW)],
+                    *["--container", container],
                 )
             )
     return summarise(cell)
@@ -259,6 +266,11 @@ def summarise(cell: dict) -> dict:
                 for kind in sorted({kind for r in results for kind in r.get("error_kinds", {})})
             },
         }
+        if all("cpu_ms_per_request" in r for r in results):
+            out[name]["cpu_ms_per_request"] = {
+                kind: median([r["cpu_ms_per_request"][kind] for r in results])
+                for kind in results[0]["cpu_ms_per_request"]
+            }
     out["ratio"] = round(out["nginx"]["rps"] / out["direct"]["rps"], 3) if out["direct"]["rps"] else None
     return out
 
@@ -328,7 +340,7 @@ def prepare_client() -> None:
 
 
 def upload(mode: str, mib: int) -> dict:
-    container = on_host(COMPOSE_HOST, "docker", "compose", "-p", "mlflow", "ps", "-q", "mlflow").strip()
+    container = mlflow_container()
     return json.loads(
         on_host(
             COMPOSE_HOST,
@@ -535,17 +547,53 @@ def _proxy_section(data: dict) -> list[str]:
     ]
     if kinds:
         lines += ["", "Errors by kind: " + "; ".join(kinds) + ".", "", *ERRORS_EXPLAINED]
+    lines += _cpu_lines(data["proxy"])
     lines += [
         "",
         "### htpasswd schemes (experiments/search, 8 clients)",
         "",
-        "| scheme | direct req/s | nginx req/s | ratio | nginx p50/p99 ms |",
-        "| --- | --- | --- | --- | --- |",
+        "| scheme | direct req/s | nginx req/s | ratio | nginx p50/p99 ms | nginx CPU ms per request |",
+        "| --- | --- | --- | --- | --- | --- |",
     ]
     for row in data["schemes"]:
         lines.append(
             f"| {row['scheme']} | {row['direct']['rps']} | {row['nginx']['rps']} | {row['ratio']} "
-            f"| {row['nginx']['p50_ms']}/{row['nginx']['p99_ms']} |"
+            f"| {row['nginx']['p50_ms']}/{row['nginx']['p99_ms']} "
+            f"| {row['nginx'].get('cpu_ms_per_request', {}).get('nginx', 'not measured')} |"
+        )
+    return lines
+
+
+CPU_EXPLAINED = [
+    "Where the CPU goes, per request (ms of CPU time, user + system, medians of the windows above;"
+    " the machine's figure counts every process, PostgreSQL and the Docker daemon too). The load"
+    " runs on the same cores as the stack, so once they are busy, requests/s follows 1 / (machine"
+    " CPU per request), and *direct / nginx machine* is the ratio to expect from the CPU nginx"
+    " (TLS, basic auth, proxying) and the client's own TLS add. docker-proxy (Docker's loopback"
+    " port forwarder) sits in both paths.",
+]
+
+
+def _cpu_lines(rows: list[dict]) -> list[str]:
+    """The CPU-per-request table of figure 2, when the windows measured it."""
+    rows = [row for row in rows if all("cpu_ms_per_request" in row[name] for name in ("direct", "nginx"))]
+    if not rows:
+        return []
+    lines = [
+        "",
+        *CPU_EXPLAINED,
+        "",
+        "| endpoint | clients | direct: machine / MLflow / client | nginx: machine / MLflow / client / nginx "
+        "| docker-proxy direct / nginx | direct / nginx machine | measured ratio |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for row in rows:
+        d, n = row["direct"]["cpu_ms_per_request"], row["nginx"]["cpu_ms_per_request"]
+        expected = round(d["machine"] / n["machine"], 3) if n["machine"] else None
+        lines.append(
+            f"| {row['endpoint']} | {row['concurrency']} | {d['machine']} / {d['mlflow']} / {d['load']} "
+            f"| {n['machine']} / {n['mlflow']} / {n['load']} / {n['nginx']} "
+            f"| {d['docker-proxy']} / {n['docker-proxy']} | {expected} | {row['ratio']} |"
         )
     return lines
 

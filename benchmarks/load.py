@@ -3,10 +3,12 @@
 It talks to MLflow's REST API the way the MLflow client does, with python3-requests only (the
 docker_host role installs it on every host), so it needs nothing else on a bare host:
 
-  load.py calls   URL ENDPOINT CONCURRENCY SECONDS [--user U --password-file F] [--ca F]
+  load.py calls   URL ENDPOINT CONCURRENCY SECONDS [--user U --password-file F] [--ca F] [--container ID]
       ENDPOINT: log-batch (runs/log-batch with 100 metrics, one run per client), experiments-search,
       runs-search.
-      Prints {"requests", "errors", "seconds", "rps", "p50_ms", "p99_ms"}.
+      Prints {"requests", "errors", "seconds", "rps", "p50_ms", "p99_ms", "cpu_ms_per_request"}: the
+      CPU time per request of nginx, docker-proxy, the load generator itself, the whole machine and,
+      with --container ID, of that container's processes (MLflow).
   load.py writers URL CLIENTS SECONDS [auth options]
       CLIENTS threads each create a run, log a batch of 10 metrics and end the run, in a loop.
       Prints {"runs", "errors", "seconds", "runs_per_s"}.
@@ -23,6 +25,7 @@ benchmark points at 127.0.0.1 on the host.
 import argparse
 import json
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -126,8 +129,11 @@ def calls(args: argparse.Namespace) -> dict:
                 else:
                     latencies.append(elapsed)
 
+    before = _cpu_seconds(args.container)
     seconds = _run_threads(args.concurrency, args.seconds, work)
+    after = _cpu_seconds(args.container)
     ordered = sorted(latencies) or [float("nan")]
+    answered = max(1, len(latencies) + sum(errors.values()))
     return {
         "requests": len(latencies),
         "errors": sum(errors.values()),
@@ -136,6 +142,8 @@ def calls(args: argparse.Namespace) -> dict:
         "rps": round(len(latencies) / seconds, 2),
         "p50_ms": round(statistics.median(ordered) * 1000, 2),
         "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2),
+        # Where the CPU went, per request; "mlflow" only with --container.
+        "cpu_ms_per_request": {kind: round((after[kind] - before[kind]) * 1000 / answered, 3) for kind in after},
     }
 
 
@@ -180,24 +188,55 @@ def writers(args: argparse.Namespace) -> dict:
     }
 
 
-def _memory_kib(container_id: str) -> tuple[int, int]:
-    nginx = container = 0
+def _processes(container_id: str):
+    """(kind, /proc/PID/status, /proc/PID/stat) of every process: nginx, container, docker-proxy or other."""
     for entry in os.scandir("/proc"):
         if not entry.name.isdigit():
             continue
         try:
             with open(f"/proc/{entry.name}/status", encoding="utf-8") as handle:
                 status = handle.read()
+            with open(f"/proc/{entry.name}/stat", encoding="utf-8") as handle:
+                stat = handle.read()
             with open(f"/proc/{entry.name}/cgroup", encoding="utf-8") as handle:
                 cgroup = handle.read()
         except OSError:  # the process ended meanwhile
             continue
-        rss = next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
-        if status.startswith("Name:\tnginx\n"):
-            nginx += rss
-        elif container_id in cgroup:
-            container += rss
-    return nginx, container
+        name = status.split("\n", 1)[0].removeprefix("Name:\t")
+        if container_id and container_id in cgroup:
+            kind = "mlflow"
+        elif name in ("nginx", "docker-proxy"):
+            kind = name
+        else:
+            kind = "other"
+        yield kind, status, stat
+
+
+def _memory_kib(container_id: str) -> tuple[int, int]:
+    rss = {"nginx": 0, "mlflow": 0}
+    for kind, status, _stat in _processes(container_id):
+        if kind in rss:
+            rss[kind] += next((int(line.split()[1]) for line in status.splitlines() if line.startswith("VmRSS:")), 0)
+    return rss["nginx"], rss["mlflow"]
+
+
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def _cpu_seconds(container_id: str) -> dict[str, float]:
+    """CPU seconds (user + system) used so far by nginx, the container, docker-proxy, this process
+    (the load generator, all its threads) and the whole machine (/proc/stat, every process)."""
+    cpu = {"nginx": 0.0, "mlflow": 0.0, "docker-proxy": 0.0}
+    for kind, _status, stat in _processes(container_id):
+        if kind in cpu:
+            fields = stat[stat.rindex(")") + 2 :].split()
+            cpu[kind] += (int(fields[11]) + int(fields[12])) / TICKS  # utime, stime
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu["load"] = usage.ru_utime + usage.ru_stime
+    with open("/proc/stat", encoding="utf-8") as handle:
+        ticks = [int(value) for value in handle.readline().split()[1:]]
+    cpu["machine"] = (sum(ticks) - ticks[3] - ticks[4]) / TICKS  # all but idle and iowait
+    return cpu
 
 
 def watch(container_id: str, command: list[str]) -> dict:
@@ -248,6 +287,7 @@ def main() -> None:
     parser.add_argument("--password-file")
     parser.add_argument("--ca")
     parser.add_argument("--host-header")
+    parser.add_argument("--container", default="", help="ID of the MLflow container, for its CPU time (calls)")
     args = parser.parse_args()
     result = calls(args) if args.mode == "calls" else writers(args)
     print(json.dumps(result))
