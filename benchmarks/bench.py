@@ -743,7 +743,7 @@ def report(data: dict) -> str:
         again = data["remeasured"]
         lines.append(
             f"- figure(s) {', '.join(map(str, again['figures']))} measured again at {again['at']} on fresh hosts"
-            f" (commit {again['commit']}, BENCH_RESUME with BENCH_REMEASURE) after changes to the roles;"
+            f" (commit {again['commit']}, BENCH_RESUME with BENCH_REMEASURE) after changes;"
             " the other figures are from the run above"
         )
     lines += ["", "## Goals", "", *_goals(data)]
