@@ -35,6 +35,11 @@ rm -rf "$dest" && mkdir -p "$dest"
 tar -C "$root" --exclude ./.venv --exclude ./.cache --exclude ./.git --exclude ./collections \
   --exclude '__pycache__' --exclude .pytest_cache --exclude .ruff_cache --exclude .ca-bundle.crt \
   -c . | tar -C "$dest" -x
+# Collections our plugins import from (community.docker's Compose event parser) sit beside ours,
+# where ansible-test looks for them; they come from the venv's ansible package.
+docker_collection=$("$root/.venv/bin/python" -c 'import ansible_collections.community.docker as c; print(list(c.__path__)[0])')
+rm -rf "$root/.cache/sanity/ansible_collections/community" && mkdir -p "$root/.cache/sanity/ansible_collections/community"
+cp -r "$docker_collection" "$root/.cache/sanity/ansible_collections/community/docker"
 cd "$dest"
 # ansible-test lists files through git when it is a repository: make the copy one.
 git init -q . 2>/dev/null || true

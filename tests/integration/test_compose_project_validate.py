@@ -1,8 +1,11 @@
-"""compose_project's `service` entry point refuses a definition that breaks the host's project.
+"""compose_project's `service` entry point and its module, mlops.mlflow.compose_service, on real files.
 
-A real ansible-playbook runs the role on localhost with a real `docker compose config` (the
-test command installs Compose v2). Nothing is started: the refused definition never gets to `up`.
+A real ansible-playbook runs them on localhost with the real `docker compose` (the test command
+installs Compose v2): a definition that breaks the host's project is refused before `up`; check
+mode shows the change and writes nothing; a service that cannot start fails with Compose's reason.
 """
+
+import os
 
 import pytest
 
@@ -39,3 +42,48 @@ def test_a_definition_that_breaks_the_project_is_refused_and_the_old_one_stays(r
     assert 'depends on undefined service "nosuchservice"' in failed[-1].get("stderr", ""), failed[-1]
     assert (project / "web.compose.yml").read_text(encoding="utf-8") == VALID
     assert sorted(p.name for p in project.iterdir()) == ["db.compose.yml", "secrets", "web.compose.yml"]
+
+
+def _module(project_dir, definition, **options):
+    return {
+        "mlops.mlflow.compose_service": {
+            "project_dir": str(project_dir),
+            "project_name": "mlops-validate-test",
+            "service": "web",
+            "definition": definition,
+            "owner": str(os.getuid()),
+            "group": str(os.getgid()),
+            **options,
+        }
+    }
+
+
+def test_check_mode_shows_the_change_and_leaves_the_file(run_tasks, tmp_path):
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "web.compose.yml").write_text(OTHER.replace("db", "web"), encoding="utf-8")
+    (project / "db.compose.yml").write_text(OTHER, encoding="utf-8")
+
+    rc, results, output = run_tasks([_module(project, VALID)], check=True, diff=True)
+
+    assert rc == 0, output
+    assert results[0]["changed"] and results[0]["file_changed"], results[0]
+    assert results[0]["diff"]["after"]["content"] == VALID
+    assert (project / "web.compose.yml").read_text(encoding="utf-8") == OTHER.replace("db", "web")
+
+
+def test_a_valid_definition_is_written_and_a_service_that_cannot_start_fails_clearly(run_tasks, tmp_path):
+    # The image does not exist and pull is off: Compose fails at once, with no network traffic.
+    project = tmp_path / "project"
+    project.mkdir()
+    (project / "db.compose.yml").write_text(OTHER, encoding="utf-8")
+
+    rc, results, output = run_tasks([_module(project, VALID, pull="never", wait_timeout=10)])
+
+    assert rc != 0, output
+    result = results[0]
+    assert result["failed"] and result["file_changed"], result
+    assert result["msg"].startswith("web did not become healthy within 10s (docker compose up exited 1: "), result
+    assert "mlops-test/none:1" in result["stderr"], result
+    assert (project / "web.compose.yml").read_text(encoding="utf-8") == VALID
+    assert sorted(p.name for p in project.iterdir()) == ["db.compose.yml", "web.compose.yml"]
