@@ -790,7 +790,8 @@ def main() -> None:
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
             "machine": f"{os.cpu_count()} cores, {platform.machine()}, {platform.platform()}",
         }
-        previous = BENCH / "results" / f"{data['date'][:10]}.json"
+        # BENCH_RESUME_FROM names the day of the report to resume or complete (default today).
+        previous = BENCH / "results" / f"{os.environ.get('BENCH_RESUME_FROM') or data['date'][:10]}.json"
         if os.environ.get("BENCH_RESUME") == "1" and previous.exists():
             started_at = data["date"]
             data = json.loads(previous.read_text(encoding="utf-8"))

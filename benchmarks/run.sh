@@ -11,7 +11,8 @@
 # keeps the hosts, BENCH_REUSE_HOSTS=1 uses kept ones, and BENCH_RESUME=1 (with kept hosts)
 # finishes today's interrupted run: figures already in results/<date>.json are not measured again;
 # with BENCH_REMEASURE=1,2 (fresh hosts) it measures those figures again after a change and
-# keeps today's others, and the report says which figures were measured when.
+# keeps today's others, and the report says which figures were measured when; BENCH_RESUME_FROM
+# (a date, YYYY-MM-DD) resumes that day's report instead of today's.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
