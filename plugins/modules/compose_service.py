@@ -28,7 +28,7 @@ requirements:
   - Docker Compose v2.19 or later (C(docker compose)) on the managed host.
 notes:
   - O(project_dir) must exist; this module does not create it, so a typo in the path fails
-    instead of creating a tree.
+    instead of creating a tree. In check mode a missing O(project_dir) reports a change.
   - Other services of the project are started too when O(service) depends on them, as
     C(docker compose up) does.
   - Images are pulled only when missing and never built; build them beforehand.
@@ -297,6 +297,11 @@ class ComposeService(object):
             if params[name] < 1:
                 self.fail("%s must be at least 1, got %d" % (name, params[name]))
         if not os.path.isdir(params["project_dir"]):
+            if check_mode:
+                # A first run in check mode: the task that creates the directory did not.
+                self.module.exit_json(
+                    changed=True, path=self.path, files=[], file_changed=True, service_changed=True, actions=[]
+                )
             self.fail("the project directory %s does not exist; create it first" % params["project_dir"])
         try:
             current = read_current(self.path)

@@ -206,6 +206,12 @@ def test_missing_project_directory_is_a_clear_error(capsys, tmp_path, docker):
     assert docker() == []
 
 
+def test_check_mode_on_a_host_without_the_project_directory_reports_a_change(capsys, tmp_path, docker):
+    code, result = run(capsys, tmp_path / "nope", _ansible_check_mode=True)
+    assert code == 0 and result["changed"] and result["file_changed"] and result["service_changed"]
+    assert not (tmp_path / "nope").exists() and docker() == []
+
+
 @pytest.mark.parametrize("option", ["wait_timeout", "log_lines"])
 def test_non_positive_numbers_are_refused(capsys, project, docker, option):
     code, result = run(capsys, project, **{option: 0})
