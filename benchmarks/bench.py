@@ -739,12 +739,11 @@ def report(data: dict) -> str:
     ]
     if data.get("resumed"):
         lines.append(f"- resumed at {data['resumed']} on the same hosts (BENCH_RESUME): later figures measured then")
-    if data.get("remeasured"):
-        again = data["remeasured"]
+    for again in _remeasures(data):
         lines.append(
             f"- figure(s) {', '.join(map(str, again['figures']))} measured again at {again['at']} on fresh hosts"
             f" (commit {again['commit']}, BENCH_RESUME with BENCH_REMEASURE) after changes;"
-            " the other figures are from the run above"
+            " the figures not named in a later line are from before it"
         )
     lines += ["", "## Goals", "", *_goals(data)]
     for key, title, section in SECTIONS:
@@ -754,6 +753,12 @@ def report(data: dict) -> str:
         else:
             lines.append(f"Not measured in this run (BENCH_FIGURES={','.join(map(str, sorted(FIGURES)))}).")
     return "\n".join(lines) + "\n"
+
+
+def _remeasures(data: dict) -> list[dict]:
+    """Every re-measurement of the report, oldest first (a report of 2026-11-29 holds one, not a list)."""
+    again = data.get("remeasured") or []
+    return [again] if isinstance(again, dict) else list(again)
 
 
 def save(data: dict) -> None:
@@ -801,7 +806,10 @@ def main() -> None:
                     for key in FIGURE_KEYS[figure]:
                         data.pop(key, None)
                 commit = sh("git", "rev-parse", "--short", "HEAD").strip()
-                data["remeasured"] = {"figures": sorted(REMEASURE), "at": started_at, "commit": commit}
+                data["remeasured"] = [
+                    *_remeasures(data),
+                    {"figures": sorted(REMEASURE), "at": started_at, "commit": commit},
+                ]
             else:
                 # Finish today's interrupted run on its kept hosts: measured figures stay as they are.
                 data["resumed"] = started_at
