@@ -22,6 +22,8 @@ description:
     its owner, group and mode are enforced on every run.
   - The secret is returned base64-encoded in RV(content), like M(ansible.builtin.slurp) does,
     so the calling play can hand it on; set C(no_log) on the task. The diff never shows it.
+  - O(files) keeps several secret files in the same single round trip (a role with three
+    secrets pays one module run, not three).
 author:
   - mlops.mlflow developers (@mlops)
 notes:
@@ -43,8 +45,8 @@ options:
   path:
     description:
       - Path of the secret file on the managed host.
+      - Exactly one of O(path) and O(files) is required.
     type: path
-    required: true
     aliases: [dest]
   value:
     description:
@@ -73,6 +75,35 @@ options:
       - Permissions of the file, as for M(ansible.builtin.file).
     type: raw
     default: "0400"
+  files:
+    description:
+      - Several secret files, each kept as O(path) would be. An item's O(files[].length),
+        O(files[].owner), O(files[].group) and O(files[].mode) default to the top-level options.
+      - Every item is checked before any file is written.
+      - Exactly one of O(path) and O(files) is required.
+    type: list
+    elements: dict
+    suboptions:
+      path:
+        description: Path of the secret file.
+        type: path
+        required: true
+      value:
+        description: The secret; when empty or omitted, kept or generated as for O(value).
+        type: str
+        default: ""
+      length:
+        description: Length of a generated secret; defaults to O(length).
+        type: int
+      owner:
+        description: Owner of the file; defaults to O(owner).
+        type: str
+      group:
+        description: Group of the file; defaults to O(group).
+        type: str
+      mode:
+        description: Permissions of the file; defaults to O(mode).
+        type: raw
 seealso:
   - module: ansible.builtin.copy
   - module: ansible.builtin.slurp
@@ -97,12 +128,23 @@ EXAMPLES = r"""
     value: "{{ vault_s3_secret_key }}"
     owner: "10001"
   no_log: true
+
+- name: The three secret files of a service in one round trip
+  mlops.mlflow.secret_file:
+    owner: "10001"
+    files:
+      - path: /opt/mlflow/secrets/mlflow_db_password
+        value: "{{ vault_db_password }}"
+      - path: /opt/mlflow/secrets/mlflow_s3_access_key
+      - path: /opt/mlflow/secrets/mlflow_s3_secret_key
+  register: service_secrets
+  no_log: true
 """
 
 RETURN = r"""
 path:
   description: Path of the file.
-  returned: always
+  returned: when O(path) is given
   type: str
   sample: /opt/mlflow/secrets/postgres_password
 content:
@@ -111,21 +153,34 @@ content:
       M(ansible.builtin.slurp) returns it. Decode with the C(b64decode) filter.
     - Not returned for a given O(value), which the caller already has (and which Ansible
       masks wherever it appears in a result).
-  returned: when RV(source) is V(kept) or V(generated)
+  returned: when O(path) is given and RV(source) is V(kept) or V(generated)
   sample: c2VjcmV0
   type: str
 source:
   description:
     - Where the secret came from. V(given) is O(value); V(kept) is the file's secret;
       V(generated) is a new random secret.
-  returned: always
+  returned: when O(path) is given
   type: str
   sample: kept
 secret_changed:
-  description: Whether the secret itself changed (not only the file's attributes).
+  description: Whether the secret itself changed (not only the file's attributes); with O(files), of any file.
   returned: always
   type: bool
   sample: false
+files:
+  description:
+    - With O(files), one result per item, in order, each with RV(path), RV(source),
+      RV(secret_changed), C(changed) and (when kept or generated) RV(content).
+  returned: when O(files) is given
+  type: list
+  elements: dict
+  sample:
+    - path: /opt/mlflow/secrets/mlflow_s3_access_key
+      source: kept
+      secret_changed: false
+      changed: false
+      content: c2VjcmV0
 """
 
 import base64
@@ -141,15 +196,43 @@ ALPHABET = string.ascii_letters + string.digits
 MIN_LENGTH = 16
 
 
+FILE_OPTIONS = ("value", "length", "owner", "group", "mode")
+
+
 def argument_spec():
     return dict(
-        path=dict(type="path", required=True, aliases=["dest"]),
+        path=dict(type="path", aliases=["dest"]),
         value=dict(type="str", default="", no_log=True),
         length=dict(type="int", default=32),
         owner=dict(type="str", default="root"),
         group=dict(type="str", default="root"),
         mode=dict(type="raw", default="0400"),
+        files=dict(
+            type="list",
+            elements="dict",
+            options=dict(
+                path=dict(type="path", required=True),
+                value=dict(type="str", default="", no_log=True),
+                length=dict(type="int"),
+                owner=dict(type="str"),
+                group=dict(type="str"),
+                mode=dict(type="raw"),
+            ),
+        ),
     )
+
+
+def file_specs(params):
+    """One dict (path, value, length, owner, group, mode) per file; list items inherit unset options."""
+    if params["files"] is None:
+        return [dict((key, params[key]) for key in ("path", *FILE_OPTIONS))]
+    specs = []
+    for item in params["files"]:
+        spec = dict(path=item["path"], value=item["value"])
+        for key in ("length", "owner", "group", "mode"):
+            spec[key] = params[key] if item[key] is None else item[key]
+        specs.append(spec)
+    return specs
 
 
 def generate(length):
@@ -190,30 +273,35 @@ def write_atomically(module, path, secret):
         raise
 
 
-def set_attributes(module, path, changed, diff):
+def set_attributes(module, spec, changed, diff):
     """Enforce (in check mode: compare) owner, group and mode; record them in the diff."""
-    params = module.params
-    changed = module.set_owner_if_different(path, params["owner"], changed, diff)
-    changed = module.set_group_if_different(path, params["group"], changed, diff)
-    return module.set_mode_if_different(path, params["mode"], changed, diff)
+    path = spec["path"]
+    changed = module.set_owner_if_different(path, spec["owner"], changed, diff)
+    changed = module.set_group_if_different(path, spec["group"], changed, diff)
+    return module.set_mode_if_different(path, spec["mode"], changed, diff)
 
 
-def run(module):
-    params = module.params
-    path = params["path"]
-    if params["length"] < MIN_LENGTH:
-        module.fail_json(msg="length must be at least %d, got %d" % (MIN_LENGTH, params["length"]), path=path)
-    if "\n" in params["value"] or "\r" in params["value"]:
+def check(module, spec):
+    """Fail on input that cannot make a good secret file, before any file is touched."""
+    path = spec["path"]
+    if spec["length"] < MIN_LENGTH:
+        module.fail_json(msg="length must be at least %d, got %d" % (MIN_LENGTH, spec["length"]), path=path)
+    if "\n" in spec["value"] or "\r" in spec["value"]:
         module.fail_json(msg="value must not contain a line break", path=path)
     directory = os.path.dirname(path)
     if directory and not os.path.isdir(directory):
         module.fail_json(msg="the directory %s does not exist; create it first" % directory, path=path)
+
+
+def ensure(module, spec):
+    """Bring one file to its secret and attributes; return its result (with changed and diff)."""
+    path = spec["path"]
     try:
         current = read_secret(path)
     except (OSError, IOError, ValueError, UnicodeError) as exc:
         module.fail_json(msg="cannot read %s: %s" % (path, to_native(exc)), path=path)
 
-    secret, source = choose(params["value"], current, params["length"])
+    secret, source = choose(spec["value"], current, spec["length"])
     secret_changed = secret != current
     diff = {
         "before": {"path": path, "state": "absent" if current is None else "present", "secret": "(hidden)"},
@@ -231,18 +319,43 @@ def run(module):
             module.fail_json(msg="cannot write %s: %s" % (path, to_native(exc)), path=path)
     if os.path.exists(path):
         # Compares (and in check mode only reports) owner, group and mode; adds them to the diff.
-        changed = set_attributes(module, path, changed, diff)
+        changed = set_attributes(module, spec, changed, diff)
     elif module.check_mode:
-        diff["after"].update(owner=params["owner"], group=params["group"], mode=params["mode"])
+        diff["after"].update(owner=spec["owner"], group=spec["group"], mode=spec["mode"])
 
     result = dict(changed=changed, path=path, source=source, secret_changed=secret_changed, diff=diff)
     if source != "given":
         result["content"] = to_native(base64.b64encode(to_bytes(secret, errors="surrogate_or_strict")))
-    module.exit_json(**result)
+    return result
+
+
+def run(module):
+    specs = file_specs(module.params)
+    paths = [spec["path"] for spec in specs]
+    duplicates = sorted(set(path for path in paths if paths.count(path) > 1))
+    if duplicates:
+        module.fail_json(msg="files names the same path more than once: %s" % ", ".join(duplicates))
+    for spec in specs:
+        check(module, spec)
+    results = [ensure(module, spec) for spec in specs]
+    if module.params["files"] is None:
+        module.exit_json(**results[0])
+    diffs = [result.pop("diff") for result in results]
+    module.exit_json(
+        changed=any(result["changed"] for result in results),
+        secret_changed=any(result["secret_changed"] for result in results),
+        files=results,
+        diff=diffs,
+    )
 
 
 def main():
-    module = AnsibleModule(argument_spec=argument_spec(), supports_check_mode=True)
+    module = AnsibleModule(
+        argument_spec=argument_spec(),
+        mutually_exclusive=[("path", "files")],
+        required_one_of=[("path", "files")],
+        supports_check_mode=True,
+    )
     run(module)
 
 

@@ -124,3 +124,55 @@ def test_a_directory_in_the_way_is_an_error(capsys, tmp_path):
     (tmp_path / "pw").mkdir()
     code, result = run(capsys, path=str(tmp_path / "pw"))
     assert code == 1 and "not a regular file" in result["msg"]
+
+
+def test_files_keeps_several_secrets_in_one_run(capsys, tmp_path):
+    kept = tmp_path / "kept"
+    kept.write_text("already-there-secret")
+    files = [
+        {"path": str(tmp_path / "given"), "value": "given-secret-value"},
+        {"path": str(kept)},
+        {"path": str(tmp_path / "new"), "length": 20, "mode": "0400"},
+    ]
+    code, result = run(capsys, mode="0440", files=files)
+    assert code == 0 and result["changed"] and result["secret_changed"]
+    given, kept_result, new = result["files"]
+    assert (given["source"], kept_result["source"], new["source"]) == ("given", "kept", "generated")
+    assert "content" not in given and "given-secret-value" not in json.dumps(result)
+    assert secret_of(kept_result) == "already-there-secret" and not kept_result["secret_changed"]
+    assert len(secret_of(new)) == 20 == len((tmp_path / "new").read_text())
+    assert stat.S_IMODE((tmp_path / "given").stat().st_mode) == 0o440  # the top-level mode
+    assert stat.S_IMODE((tmp_path / "new").stat().st_mode) == 0o400  # the item's own
+    assert kept_result["changed"]  # its mode became 0440
+
+    _code, again = run(capsys, mode="0440", files=files)
+    assert not again["changed"] and [f["source"] for f in again["files"]] == ["given", "kept", "kept"]
+
+
+def test_files_diff_is_one_entry_per_file_without_secrets(capsys, tmp_path):
+    _code, result = run(
+        capsys,
+        files=[{"path": str(tmp_path / "a")}, {"path": str(tmp_path / "b"), "value": "bbbb-secret"}],
+        _ansible_diff=True,
+    )
+    assert [d["after"]["path"] for d in result["diff"]] == [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert "bbbb-secret" not in json.dumps(result["diff"])
+    assert secret_of(result["files"][0]) not in json.dumps(result["diff"])
+
+
+def test_files_checks_every_item_before_writing_any(capsys, tmp_path):
+    code, result = run(capsys, files=[{"path": str(tmp_path / "a")}, {"path": str(tmp_path / "missing" / "b")}])
+    assert code == 1 and "the directory %s does not exist" % (tmp_path / "missing") in result["msg"]
+    assert not (tmp_path / "a").exists()
+
+
+def test_files_refuses_the_same_path_twice(capsys, tmp_path):
+    code, result = run(capsys, files=[{"path": str(tmp_path / "a")}, {"path": str(tmp_path / "a")}])
+    assert code == 1 and result["msg"] == "files names the same path more than once: %s" % (tmp_path / "a")
+
+
+def test_path_and_files_exclude_each_other(capsys, tmp_path):
+    code, result = run(capsys, path=str(tmp_path / "a"), files=[{"path": str(tmp_path / "b")}])
+    assert code == 1 and "mutually exclusive" in result["msg"]
+    code, result = run(capsys)
+    assert code == 1 and "one of the following is required: path, files" in result["msg"]
