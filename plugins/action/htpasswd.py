@@ -91,23 +91,18 @@ class ActionModule(ActionBase):
         return result
 
     def _read(self, path, task_vars):
-        """Current content of path on the host, or None when it does not exist."""
-        stat = self._execute_module(
-            module_name="ansible.legacy.stat",
-            module_args=dict(path=path, get_checksum=False, get_mime=False, get_attributes=False),
-            task_vars=task_vars,
-        )
-        if stat.get("failed"):
-            raise HtpasswdError("cannot stat %s: %s" % (path, stat.get("msg")))
-        if not stat["stat"]["exists"]:
-            return None
-        if stat["stat"].get("isdir"):
-            raise HtpasswdError("%s is a directory; path must name the htpasswd file" % path)
+        """Current content of path on the host, or None when it does not exist (one module run)."""
         slurped = self._execute_module(
             module_name="ansible.legacy.slurp", module_args=dict(src=path), task_vars=task_vars
         )
         if slurped.get("failed"):
-            raise HtpasswdError("cannot read %s: %s" % (path, slurped.get("msg")))
+            msg = to_text(slurped.get("msg", ""))
+            # slurp's messages for ENOENT and EISDIR ("File not found: ...", "Source is a directory ...").
+            if msg.lower().startswith("file not found"):
+                return None
+            if "is a directory" in msg.lower():
+                raise HtpasswdError("%s is a directory; path must name the htpasswd file" % path)
+            raise HtpasswdError("cannot read %s: %s" % (path, msg))
         try:
             return base64.b64decode(slurped["content"]).decode("utf-8")
         except UnicodeDecodeError:

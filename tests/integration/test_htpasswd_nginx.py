@@ -160,6 +160,14 @@ def test_missing_file_with_create_false_fails_clearly(run_tasks, tmp_path):
     assert not path.exists()
 
 
+def test_a_directory_at_path_fails_clearly(run_tasks, tmp_path):
+    path = tmp_path / "users"
+    path.mkdir()
+    rc, results, _output = run_tasks([_module(path, name="alice", password="pw")])
+    assert rc != 0
+    assert results[0]["msg"] == f"{path} is a directory; path must name the htpasswd file"
+
+
 def test_unparsable_file_fails_and_is_left_untouched(run_tasks, tmp_path):
     path = tmp_path / "users"
     path.write_text("alice:$6$x$y\nthis is not an entry\n", encoding="utf-8")
