@@ -170,13 +170,15 @@ import os
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.module_utils.common.text.converters import to_bytes, to_native
 from ansible_collections.community.docker.plugins.module_utils.compose_v2 import (
     emit_warnings,
     extract_actions,
     has_changes,
     parse_events,
 )
+
+from ansible_collections.mlops.mlflow.plugins.module_utils.files import read_text
 
 SUFFIX = ".compose.yml"
 
@@ -225,16 +227,6 @@ def up_args(params, files, dry_run):
     if dry_run:
         args.append("--dry-run")
     return [*args, "--", params["service"]]
-
-
-def read_current(path):
-    """The file's content, or None when there is no file."""
-    if not os.path.lexists(path):
-        return None
-    if not os.path.isfile(path):
-        raise ValueError("%s exists and is not a regular file" % path)
-    with open(path, "rb") as handle:
-        return to_text(handle.read(), errors="surrogate_or_strict")
 
 
 class ComposeService(object):
@@ -304,7 +296,7 @@ class ComposeService(object):
                 )
             self.fail("the project directory %s does not exist; create it first" % params["project_dir"])
         try:
-            current = read_current(self.path)
+            current = read_text(self.path)
             files = project_files(params["project_dir"], params["service"])
         except (OSError, IOError, ValueError, UnicodeError) as exc:
             self.fail("cannot read the project in %s: %s" % (params["project_dir"], to_native(exc)))

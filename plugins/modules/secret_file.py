@@ -190,7 +190,9 @@ import string
 import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native, to_text
+from ansible.module_utils.common.text.converters import to_bytes, to_native
+
+from ansible_collections.mlops.mlflow.plugins.module_utils.files import read_text
 
 ALPHABET = string.ascii_letters + string.digits
 MIN_LENGTH = 16
@@ -237,17 +239,6 @@ def file_specs(params):
 
 def generate(length):
     return "".join(secrets.choice(ALPHABET) for _position in range(length))
-
-
-def read_secret(path):
-    """The file's secret, or None when there is no file or it is empty."""
-    if not os.path.lexists(path):
-        return None
-    if not os.path.isfile(path):
-        raise ValueError("%s exists and is not a regular file" % path)
-    with open(path, "rb") as handle:
-        current = to_text(handle.read(), errors="surrogate_or_strict")
-    return current or None
 
 
 def choose(value, current, length):
@@ -297,7 +288,7 @@ def ensure(module, spec):
     """Bring one file to its secret and attributes; return its result (with changed and diff)."""
     path = spec["path"]
     try:
-        current = read_secret(path)
+        current = read_text(path) or None  # an empty file holds no secret
     except (OSError, IOError, ValueError, UnicodeError) as exc:
         module.fail_json(msg="cannot read %s: %s" % (path, to_native(exc)), path=path)
 

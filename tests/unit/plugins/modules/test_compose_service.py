@@ -12,7 +12,7 @@ import sys
 import textwrap
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
+from module_runner import run_main
 
 from ansible_collections.mlops.mlflow.plugins.modules import compose_service as mod
 
@@ -82,9 +82,7 @@ def run(capsys, project, **args):
     args.setdefault("definition", WEB)
     args.setdefault("owner", ME)
     args.setdefault("group", MY_GROUP)
-    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
-        mod.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
+    return run_main(mod, capsys, args)
 
 
 def files_of(call):

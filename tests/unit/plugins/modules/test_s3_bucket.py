@@ -4,8 +4,8 @@ import json
 
 import boto3
 import pytest
-from ansible.module_utils.testing import patch_module_args
 from botocore.exceptions import ClientError, EndpointConnectionError
+from module_runner import run_main
 from moto import mock_aws
 
 from ansible_collections.mlops.mlflow.plugins.module_utils import s3
@@ -610,9 +610,7 @@ def test_bad_public_access_block_is_explained(value, message):
 # ---------------------------------------------------------------------------------- the module as Ansible runs it
 def _main(capsys, **args):
     """Run main() as Ansible would; return (exit code, result)."""
-    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
-        mod.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
+    return run_main(mod, capsys, args)
 
 
 def test_module_creates_in_check_mode_with_diff(capsys, client):

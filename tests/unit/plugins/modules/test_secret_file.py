@@ -6,7 +6,7 @@ import os
 import stat
 
 import pytest
-from ansible.module_utils.testing import patch_module_args
+from module_runner import run_main
 
 from ansible_collections.mlops.mlflow.plugins.modules import secret_file as mod
 
@@ -17,9 +17,7 @@ MY_GROUP = str(os.getgid())
 def run(capsys, **args):
     args.setdefault("owner", ME)
     args.setdefault("group", MY_GROUP)
-    with patch_module_args(args), pytest.raises(SystemExit) as exit_info:
-        mod.main()
-    return exit_info.value.code, json.loads(capsys.readouterr().out)
+    return run_main(mod, capsys, args)
 
 
 def secret_of(result):
