@@ -756,9 +756,8 @@ def report(data: dict) -> str:
 
 
 def _remeasures(data: dict) -> list[dict]:
-    """Every re-measurement of the report, oldest first (a report of 2026-11-29 holds one, not a list)."""
-    again = data.get("remeasured") or []
-    return [again] if isinstance(again, dict) else list(again)
+    """Every re-measurement of the report, oldest first."""
+    return list(data.get("remeasured") or [])
 
 
 def save(data: dict) -> None:
