@@ -111,3 +111,14 @@ def test_no_registered_result_or_fact_replaces_a_variable(role):
     inputs = set(_options(role)) | set(_yaml(ROOT / "roles" / role / "defaults" / "main.yml"))
     inputs |= {n for p in (ROOT / "roles" / role / "vars").glob("*.yml") for n in _yaml(p)}
     assert [(where, n) for where, n in _task_names(role) if n in inputs] == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_host_paths_are_typed_path(role):
+    """Directories and files on the host are `path` options, as ansible-doc shows them."""
+    wrong = [
+        name
+        for name, option in _options(role).items()
+        if name.endswith(("_dir", "_file", "_path", "_root")) and option.get("type", "str") == "str"
+    ]
+    assert wrong == []
