@@ -122,3 +122,26 @@ def test_host_paths_are_typed_path(role):
         if name.endswith(("_dir", "_file", "_path", "_root")) and option.get("type", "str") == "str"
     ]
     assert wrong == []
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_task_vars_name_no_other_role(role):
+    """A task's vars carry another role's prefix only as that role's inputs, when it runs it."""
+    others = [r for r in ROLES if r != role and not role.startswith(r + "_")]
+    wrong = []
+    for path in sorted((ROOT / "roles" / role).glob("*/*.yml")):
+        if path.parent.name not in ("tasks", "handlers"):
+            continue
+        for task in _tasks(yaml.safe_load(path.read_text())):
+            runs = {
+                str(task[key].get("name", "")).rsplit(".", 1)[-1]
+                for key in ("ansible.builtin.include_role", "ansible.builtin.import_role")
+                if isinstance(task.get(key), dict)
+            }
+            wrong += [
+                (path.name, name)
+                for name in task.get("vars") or {}
+                for other in others
+                if name.startswith(other + "_") and other not in runs
+            ]
+    assert wrong == []
