@@ -179,13 +179,21 @@ def _reference_schema(uri: str) -> dict:
     """Index and constraint set of a fresh MLflow schema, built in a scratch database."""
     import sqlalchemy
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DBAPIError
 
     url = make_url(uri)
     scratch = f"{url.database}_schema_reference"
     admin = pg_engine(uri).execution_options(isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sqlalchemy.text(f'drop database if exists "{scratch}"'))
-        conn.execute(sqlalchemy.text(f'create database "{scratch}"'))
+    try:
+        with admin.connect() as conn:
+            conn.execute(sqlalchemy.text(f'drop database if exists "{scratch}"'))
+            conn.execute(sqlalchemy.text(f'create database "{scratch}"'))
+    except DBAPIError as exc:
+        raise MigrationError(
+            f"verify compares the indexes and constraints with a fresh MLflow schema it builds in a scratch "
+            f"database ({scratch}), and could not create it; the database user needs CREATEDB "
+            f"({str(exc.orig).strip()})"
+        ) from None
     try:
         scratch_uri = url.set(database=scratch).render_as_string(hide_password=False)
         create_schema(scratch_uri)
