@@ -61,7 +61,7 @@ def _checks(inventory: Path) -> tuple[int, str, dict]:
 
 @pytest.mark.parametrize("inventory", INVENTORIES)
 def test_inventory_passes_the_roles_checks(inventory):
-    rc, output, _ = _checks(ROOT / "inventories" / inventory)
+    rc, output, _facts = _checks(ROOT / "inventories" / inventory)
     assert rc == 0, output[-3000:]
     assert '"failures": 0' in output and '"unreachable": 0' in output
 
