@@ -19,6 +19,33 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+def run_playbook(playbook: Path, *args: str, extra_env=None, cwd=None) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run a real ansible-playbook with the JSON callback; return the process and its report."""
+    env = dict(
+        os.environ,
+        ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
+        ANSIBLE_LOCALHOST_WARNING="false",
+        ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
+        ANSIBLE_PYTHON_INTERPRETER=sys.executable,
+        **(extra_env or {}),
+    )
+    env.pop("ANSIBLE_CALLBACKS_ENABLED", None)  # no other callback may print into the JSON
+    proc = subprocess.run(
+        [str(BIN / "ansible-playbook"), *args, str(playbook)],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    try:
+        report = json.loads(proc.stdout[proc.stdout.index("{") :])
+    except ValueError:
+        raise AssertionError(f"ansible-playbook did not print JSON:\n{proc.stdout}\n{proc.stderr}") from None
+    return proc, report
+
+
 @pytest.fixture
 def run_tasks(tmp_path):
     """Run tasks in a real ansible-playbook on localhost; return (rc, [task results], output)."""
@@ -29,25 +56,8 @@ def run_tasks(tmp_path):
             yaml.safe_dump([{"hosts": "localhost", "connection": "local", "gather_facts": False, "tasks": tasks}]),
             encoding="utf-8",
         )
-        env = dict(
-            os.environ,
-            ANSIBLE_STDOUT_CALLBACK="ansible.posix.json",
-            ANSIBLE_LOCALHOST_WARNING="false",
-            ANSIBLE_INVENTORY_UNPARSED_WARNING="false",
-            ANSIBLE_PYTHON_INTERPRETER=sys.executable,
-            **(extra_env or {}),
-        )
-        env.pop("ANSIBLE_CALLBACKS_ENABLED", None)  # no other callback may print into the JSON
-        cmd = [str(BIN / "ansible-playbook"), str(playbook)]
-        if check:
-            cmd.append("--check")
-        if diff:
-            cmd.append("--diff")
-        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-        try:
-            report = json.loads(proc.stdout)
-        except json.JSONDecodeError:
-            raise AssertionError(f"ansible-playbook did not print JSON:\n{proc.stdout}\n{proc.stderr}") from None
+        args = (["--check"] if check else []) + (["--diff"] if diff else [])
+        proc, report = run_playbook(playbook, *args, extra_env=extra_env)
         results = [task["hosts"]["localhost"] for task in report["plays"][0]["tasks"]]
         return proc.returncode, results, proc.stdout + proc.stderr
 

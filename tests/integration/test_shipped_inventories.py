@@ -8,12 +8,12 @@ would read from the hosts get stand-in values.
 """
 
 import json
-import os
-import subprocess
 import sys
 from pathlib import Path
 
 import pytest
+
+from .conftest import run_playbook
 
 pytestmark = pytest.mark.integration
 
@@ -32,31 +32,15 @@ STAND_INS = {
 
 def _checks(inventory: Path) -> tuple[int, str, dict]:
     """Run inventory_checks.yml; return rc, output and the facts each host's tasks set."""
-    env = dict(os.environ, ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_STDOUT_CALLBACK="ansible.posix.json")
-    env.pop("ANSIBLE_CALLBACKS_ENABLED", None)  # no other callback may print into the JSON
-    result = subprocess.run(
-        [
-            str(Path(sys.executable).parent / "ansible-playbook"),
-            "-i",
-            str(inventory),
-            "-e",
-            json.dumps(STAND_INS),
-            str(Path(__file__).parent / "inventory_checks.yml"),
-        ],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
+    proc, report = run_playbook(
+        Path(__file__).parent / "inventory_checks.yml", "-i", str(inventory), "-e", json.dumps(STAND_INS), cwd=ROOT
     )
     facts: dict[str, dict] = {}
-    report = json.loads(result.stdout[result.stdout.index("{") :])
     for play in report["plays"]:
         for task in play["tasks"]:
             for host, outcome in task["hosts"].items():
                 facts.setdefault(host, {}).update(outcome.get("ansible_facts") or {})
-    return result.returncode, result.stdout + result.stderr, facts
+    return proc.returncode, proc.stdout + proc.stderr, facts
 
 
 @pytest.mark.parametrize("inventory", INVENTORIES)
