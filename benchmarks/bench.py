@@ -10,7 +10,9 @@ site.yml, then measures side by side in the same run:
    `docker compose up -d --wait` of the same rendered files alone (median of REPEATS);
 2. proxy overhead: requests/s, p50 and p99 of runs/log-batch (100 metrics), experiments/search
    and runs/search at 1, 8 and 32 concurrent clients, through nginx + TLS + basic auth vs
-   straight to MLflow's port, interleaved, median of REPEATS windows; then experiments/search
+   straight to MLflow's port, interleaved in rotating order, median of REPEATS windows; at one
+   client also through two nginx controls (the proxy hop alone, and with TLS: where the
+   overhead goes, benchmarks/nginx-controls.conf); then experiments/search
    at 8 clients for every htpasswd scheme the module offers;
 3. artifact throughput: a 1 GiB artifact logged with the MLflow client through nginx
    (proxied) and with MLflow's proxy multipart upload on, each interleaved with boto3 putting
@@ -53,7 +55,7 @@ MIGRATION_SHAPE = [int(v) for v in os.environ.get("BENCH_MIGRATION_SHAPE", "100,
 # Report keys of each figure; BENCH_REMEASURE (with BENCH_RESUME) measures these again.
 FIGURE_KEYS = {
     1: ("deploy",),
-    2: ("proxy_scheme", "proxy", "schemes"),
+    2: ("proxy_scheme", "proxy", "proxy_controls", "schemes"),
     3: ("artifacts",),
     4: ("writers",),
     5: ("migration",),
@@ -214,12 +216,28 @@ def mlflow_container() -> str:
     return on_host(COMPOSE_HOST, "docker", "compose", "-p", "mlflow", "ps", "-q", "--no-trunc", "mlflow").strip()
 
 
-def side_by_side(endpoint: str, concurrency: int) -> dict:
-    """REPEATS windows straight to MLflow and through nginx, interleaved; medians and the ratio."""
-    cell: dict[str, list[dict]] = {"direct": [], "nginx": []}
+# Figure 2's controls (benchmarks/nginx-controls.conf): nginx without parts of the role's site.
+CONTROL_CONF = "/etc/nginx/conf.d/zz-mlops-bench-controls.conf"
+CONTROLS = [
+    ("direct", DIRECT),
+    ("proxy only", ["http://127.0.0.1:8080", "--host-header", "localhost"]),
+    ("proxy + TLS", ["https://localhost:8443", "--ca", "/etc/nginx/tls/mlflow.crt"]),
+    ("nginx", NGINX),
+]
+
+
+def side_by_side(endpoint: str, concurrency: int, sides: list | None = None) -> dict:
+    """REPEATS windows of each side (default: straight to MLflow and through nginx), interleaved.
+
+    The order rotates from one repeat to the next (direct first, then nginx first, ...), so a
+    drift of the machine favours no side. Medians per side, and each side's ratio to direct.
+    """
+    sides = sides or [("direct", DIRECT), ("nginx", NGINX)]
+    cell: dict[str, list[dict]] = {name: [] for name, _target in sides}
     container = mlflow_container()
-    for _repeat in range(REPEATS):
-        for name, target in (("direct", DIRECT), ("nginx", NGINX)):
+    for repeat in range(REPEATS):
+        shift = repeat % len(sides)
+        for name, target in sides[shift:] + sides[:shift]:
             cell[name].append(
                 load(
                     COMPOSE_HOST,
@@ -271,8 +289,30 @@ def summarise(cell: dict) -> dict:
                 kind: median([r["cpu_ms_per_request"][kind] for r in results])
                 for kind in results[0]["cpu_ms_per_request"]
             }
-    out["ratio"] = round(out["nginx"]["rps"] / out["direct"]["rps"], 3) if out["direct"]["rps"] else None
+    ratios = {
+        name: round(out[name]["rps"] / out["direct"]["rps"], 3) if out["direct"]["rps"] else None
+        for name in cell
+        if name != "direct"
+    }
+    out["ratio"] = ratios["nginx"]
+    if len(ratios) > 1:
+        out["ratios"] = ratios
     return out
+
+
+def proxy_controls() -> dict:
+    """One client per endpoint: direct, the proxy hop alone, with TLS, and the role's site."""
+    sh("docker", "cp", str(BENCH / "nginx-controls.conf"), f"{COMPOSE_HOST}:{CONTROL_CONF}")
+    try:
+        on_host(COMPOSE_HOST, "sh", "-c", "nginx -t && nginx -s reload && sleep 1")
+        return {
+            "proxy_controls": [
+                {"endpoint": endpoint, "concurrency": 1, **side_by_side(endpoint, 1, CONTROLS)}
+                for endpoint in ENDPOINTS
+            ]
+        }
+    finally:
+        on_host(COMPOSE_HOST, "sh", "-c", f"rm -f {CONTROL_CONF} && nginx -s reload && sleep 1")
 
 
 def schemes(env: dict) -> list[dict]:
@@ -548,6 +588,7 @@ def _proxy_section(data: dict) -> list[str]:
     if kinds:
         lines += ["", "Errors by kind: " + "; ".join(kinds) + ".", "", *ERRORS_EXPLAINED]
     lines += _cpu_lines(data["proxy"])
+    lines += _control_lines(data.get("proxy_controls", []))
     lines += [
         "",
         "### htpasswd schemes (experiments/search, 8 clients)",
@@ -595,6 +636,32 @@ def _cpu_lines(rows: list[dict]) -> list[str]:
             f"| {n['machine']} / {n['mlflow']} / {n['load']} / {n['nginx']} "
             f"| {d['docker-proxy']} / {n['docker-proxy']} | {expected} | {row['ratio']} |"
         )
+    return lines
+
+
+def _control_lines(rows: list[dict]) -> list[str]:
+    """Figure 2's one-client controls: which part of the role's site costs what."""
+    if not rows:
+        return []
+    names = [name for name, _target in CONTROLS if name != "direct"]
+    lines = [
+        "",
+        "### Where the one-client overhead comes from (controls)",
+        "",
+        "One client, windows of every column interleaved in rotating order, the same server and data:"
+        " *proxy only* is an nginx server with no TLS and no basic auth, *proxy + TLS* adds the role's"
+        " certificate and TLS settings, *nginx* is the role's site (TLS and basic auth with the"
+        " default scheme). Both controls proxy to the role's upstream with its keepalive and headers"
+        " (benchmarks/nginx-controls.conf, on the benchmark host for these windows only). Each cell:"
+        " req/s, p50 ms, ratio to direct.",
+        "",
+        "| endpoint | direct | " + " | ".join(names) + " |",
+        "| --- | --- | " + " | ".join("---" for _name in names) + " |",
+    ]
+    for row in rows:
+        cells = [f"{row[name]['rps']}, {row[name]['p50_ms']} ms, {row['ratios'][name]}" for name in names]
+        direct = row["direct"]
+        lines.append(f"| {row['endpoint']} | {direct['rps']}, {direct['p50_ms']} ms | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -825,6 +892,7 @@ def main() -> None:
         # Each step returns the report keys it measured; a resumed run skips what it has.
         steps = [
             (2, "proxy", proxy_overhead),
+            (2, "proxy_controls", proxy_controls),
             (4, "writers", lambda: {"writers": writers()}),
             (2, "schemes", lambda: {"schemes": schemes(env)}),
             (3, "artifacts", lambda: {"artifacts": artifacts(env)}),

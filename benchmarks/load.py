@@ -105,7 +105,12 @@ def _run_threads(count: int, seconds: float, work) -> float:
 def calls(args: argparse.Namespace) -> dict:
     # log-batch: one run per client, as training jobs log (clients sharing one run mostly measure
     # row locks on that run's latest metrics).
-    experiment_id, run_ids = _setup(args, args.concurrency if args.endpoint == "log-batch" else 1)
+    # experiments/search reads what is there: a window that created an experiment would hand the
+    # next window (the other side of the comparison) one more row to return.
+    if args.endpoint == "experiments-search":
+        experiment_id, run_ids = "", [""]
+    else:
+        experiment_id, run_ids = _setup(args, args.concurrency if args.endpoint == "log-batch" else 1)
     call = _call_factory(args.endpoint, experiment_id)
     latencies: list[float] = []
     errors: dict[str, int] = {}
