@@ -5,6 +5,8 @@ import os
 import socket
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,40 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+def start_moto(port, delay=0):
+    """moto_server on 127.0.0.1:port, started after ``delay`` seconds when asked to."""
+    command = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    if delay:
+        command = ["sh", "-c", f'sleep {delay}; exec "$0" "$@"', *command]
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def wait_until_up(port, proc):
+    for _attempt in range(150):
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
+            return
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("moto_server did not start")
+
+
+def stop_moto(proc):
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    """One moto S3 server (the stand-in for MinIO) per test module, on 127.0.0.1."""
+    port = free_port()
+    proc = start_moto(port)
+    wait_until_up(port, proc)
+    yield f"http://127.0.0.1:{port}"
+    stop_moto(proc)
 
 
 def run_playbook(playbook: Path, *args: str, extra_env=None, cwd=None) -> tuple[subprocess.CompletedProcess, dict]:

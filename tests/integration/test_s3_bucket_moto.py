@@ -12,53 +12,17 @@ handling for those with stubbed answers.
 
 import itertools
 import json
-import subprocess
 import time
-import urllib.request
 
 import boto3
 import pytest
 
-from .conftest import BIN, free_port
+from .conftest import free_port, start_moto, stop_moto
 
 pytestmark = pytest.mark.integration
 
 KEYS = {"access_key": "mlops-test", "secret_key": "mlops-test-secret"}
 _names = itertools.count()
-
-
-def _start_moto(port, delay=0):
-    """moto_server on 127.0.0.1:port, started after ``delay`` seconds when asked to."""
-    command = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
-    if delay:
-        command = ["sh", "-c", f'sleep {delay}; exec "$0" "$@"', *command]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-
-
-def _wait_until_up(port, proc):
-    for _attempt in range(150):
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
-            return
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise AssertionError("moto_server did not start")
-
-
-def _stop(proc):
-    proc.terminate()
-    proc.wait(timeout=10)
-
-
-@pytest.fixture(scope="module")
-def endpoint():
-    """One moto S3 server for the module; each test works on a bucket of its own."""
-    port = free_port()
-    proc = _start_moto(port)
-    _wait_until_up(port, proc)
-    yield f"http://127.0.0.1:{port}"
-    _stop(proc)
 
 
 @pytest.fixture
@@ -210,7 +174,7 @@ def test_force_delete_in_check_mode_keeps_everything(run_tasks, endpoint, bucket
 
 def test_waits_for_an_endpoint_that_starts_late(run_tasks, bucket):
     port = free_port()
-    proc = _start_moto(port, delay=4)
+    proc = start_moto(port, delay=4)
     try:
         started = time.monotonic()
         rc, results, out = run_tasks([_task(f"http://127.0.0.1:{port}", bucket, wait_timeout=60)])
@@ -218,7 +182,7 @@ def test_waits_for_an_endpoint_that_starts_late(run_tasks, bucket):
         assert results[0]["changed"]
         assert time.monotonic() - started > 4
     finally:
-        _stop(proc)
+        stop_moto(proc)
 
 
 def test_timeout_names_the_endpoint(run_tasks, bucket):
