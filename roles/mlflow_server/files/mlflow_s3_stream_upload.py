@@ -17,6 +17,7 @@ file's size. The object key, content type and extra upload arguments
 through the repository's ``_upload_file`` with a client whose ``upload_file`` sends the stream.
 A client that disconnects, or a bucket that refuses a part, fails the upload: boto3 aborts the
 multipart upload and no object is left behind.
+When MLflow's S3 repository comes to implement the mixin itself, this module changes nothing.
 """
 
 import asyncio
