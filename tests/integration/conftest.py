@@ -1,4 +1,5 @@
-"""Shared helpers of the integration tests: run real playbooks on localhost, find free ports."""
+"""Shared helpers of the integration tests: run real playbooks on localhost, find free ports,
+run moto's S3 server (the stand-in for MinIO) on 127.0.0.1."""
 
 import json
 import os

@@ -2,9 +2,9 @@
 
 moto's S3 server stands in for MinIO here (no MinIO build can be had on the test machine), on
 127.0.0.1, started and stopped by these tests. MLflow's own S3ArtifactRepository and boto3 do
-the uploads; only the request's chunks are made up. The end-to-end proof (a 50 MiB artifact
-logged with the MLflow client through nginx, its bytes read back from the bucket) is the
-Molecule verify of the compose stage.
+the uploads; only the request's chunks are made up. The end-to-end proof is the Molecule
+verify of the compose stage: a 50 MiB artifact logged with the MLflow client through nginx and
+its bytes read back from the bucket, then a 1 GiB upload through nginx stored whole.
 """
 
 import asyncio
