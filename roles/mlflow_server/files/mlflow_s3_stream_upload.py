@@ -14,13 +14,14 @@ for a large one), so the bytes go on to the bucket while the client is still sen
 stays bounded by boto3's parts in flight (at most 10 of 8 MiB per upload), whatever the
 file's size. The object key, content type and extra upload arguments
 (``MLFLOW_S3_UPLOAD_EXTRA_ARGS``, the expected bucket owner) are MLflow's own: the upload goes
-through the repository's ``_upload_file`` with a client whose ``upload_file`` sends the stream.
+through the repository's ``log_artifact`` with a client whose ``upload_file`` sends the stream.
 A client that disconnects, or a bucket that refuses a part, fails the upload: boto3 aborts the
 multipart upload and no object is left behind.
 When MLflow's S3 repository comes to implement the mixin itself, this module changes nothing.
 """
 
 import asyncio
+import copy
 import importlib.abc
 import importlib.util
 import io
@@ -68,14 +69,9 @@ class _AsyncChunks(io.RawIOBase):
         self._rest = data[size:]
         return data[:size]
 
-    def readinto(self, buffer):
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
 
 class _StreamClient:
-    """Stands in for the boto3 client in ``_upload_file``: its ``upload_file`` sends the stream."""
+    """Stands in for the boto3 client in ``log_artifact``: its ``upload_file`` sends the stream."""
 
     def __init__(self, client, stream):
         self._client = client
@@ -87,13 +83,15 @@ class _StreamClient:
 
 
 def log_artifact_from_stream(self, stream, artifact_file_name, artifact_path=None):
-    """Upload ``stream`` as the artifact ``artifact_file_name`` (under ``artifact_path``)."""
-    bucket, key = self.parse_s3_compliant_uri(self.artifact_uri)
-    if artifact_path:
-        key = posixpath.join(key, artifact_path)
-    name = posixpath.basename(artifact_file_name)
-    key = posixpath.join(key, name)
-    self._upload_file(_StreamClient(self._get_s3_client(), stream), local_file=name, bucket=bucket, key=key)
+    """Upload ``stream`` as the artifact ``artifact_file_name`` (under ``artifact_path``).
+
+    MLflow's own ``log_artifact`` does it, on a copy of the repository whose client sends the
+    stream: the key, content type and upload arguments are worked out as for any file.
+    """
+    repository = copy.copy(self)
+    client = _StreamClient(self._get_s3_client(), stream)
+    repository._get_s3_client = lambda: client  # pylint: disable=protected-access
+    repository.log_artifact(posixpath.basename(artifact_file_name), artifact_path)
 
 
 async def log_artifact_from_async_stream(self, chunks, artifact_file_name, artifact_path=None):
