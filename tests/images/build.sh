@@ -52,13 +52,15 @@ build_base() {
 }
 
 build_dir() {
+  # build_dir <dir> <tag> [--build-arg NAME=VALUE ...]: the arguments count in the image's hash.
   local dir=$1 tag=$2 want
-  want=$(context_hash "$here/$dir" "$(docker image inspect --format '{{.Id}}' mlops-test/debian:bookworm)")
+  shift 2
+  want=$(context_hash "$here/$dir" "$(docker image inspect --format '{{.Id}}' mlops-test/debian:bookworm) $*")
   if [ "$(current_hash "$tag")" = "$want" ]; then echo "image $tag: reused"; return; fi
   echo "image $tag: building"
   # pip inside the build reaches PyPI only with the machine's CA bundle.
   cp /etc/ssl/certs/ca-certificates.crt "$here/$dir/.ca-bundle.crt"
-  DOCKER_BUILDKIT=0 docker build -q --label "org.mlops.context-hash=$want" -t "$tag" "$here/$dir" >/dev/null
+  DOCKER_BUILDKIT=0 docker build -q "$@" --label "org.mlops.context-hash=$want" -t "$tag" "$here/$dir" >/dev/null
   rm -f "$here/$dir/.ca-bundle.crt"
 }
 
@@ -72,12 +74,25 @@ save() {
   echo "$id" >"$file.id"
 }
 
+mlflow_pip_packages() {
+  # What the mlflow_server role's image installs by default, read from the role's defaults.
+  python3 - "$here/../../roles/mlflow_server/defaults/main.yml" <<'PY'
+import sys
+
+import yaml
+
+with open(sys.argv[1], encoding="utf-8") as defaults:
+    role = yaml.safe_load(defaults)
+print(" ".join(["mlflow==" + role["mlflow_server_version"], *role["mlflow_server_pip_packages"]]))
+PY
+}
+
 build_base
 build_dir bare-host mlops-test/bare-host:bookworm
 build_dir postgres mlops-test/postgres:15
 build_dir s3-moto mlops-test/s3-moto:5
 build_dir python mlops-test/python:3.11-slim
-build_dir python-mlflow mlops-test/python:3.11-slim-mlflow
+build_dir python-mlflow mlops-test/python:3.11-slim-mlflow --build-arg "PIP_PACKAGES=$(mlflow_pip_packages)"
 for t in mlops-test/debian:bookworm mlops-test/postgres:15 mlops-test/s3-moto:5 mlops-test/python:3.11-slim \
          mlops-test/python:3.11-slim-mlflow; do save "$t"; done
 cat <<MSG
