@@ -75,8 +75,11 @@ save() {
 }
 
 mlflow_pip_packages() {
-  # What the mlflow_server role's image installs by default, read from the role's defaults.
-  python3 - "$here/../../roles/mlflow_server/defaults/main.yml" <<'PY'
+  # What the mlflow_server role's image installs by default, read from the role's defaults (with
+  # the checkout's .venv, which has PyYAML, when there is one).
+  local python="$here/../../.venv/bin/python"
+  [ -x "$python" ] || python=python3
+  "$python" - "$here/../../roles/mlflow_server/defaults/main.yml" <<'PY'
 import sys
 
 import yaml
@@ -92,7 +95,8 @@ build_dir bare-host mlops-test/bare-host:bookworm
 build_dir postgres mlops-test/postgres:15
 build_dir s3-moto mlops-test/s3-moto:5
 build_dir python mlops-test/python:3.11-slim
-build_dir python-mlflow mlops-test/python:3.11-slim-mlflow --build-arg "PIP_PACKAGES=$(mlflow_pip_packages)"
+mlflow_pins=$(mlflow_pip_packages)
+build_dir python-mlflow mlops-test/python:3.11-slim-mlflow --build-arg "PIP_PACKAGES=$mlflow_pins"
 for t in mlops-test/debian:bookworm mlops-test/postgres:15 mlops-test/s3-moto:5 mlops-test/python:3.11-slim \
          mlops-test/python:3.11-slim-mlflow; do save "$t"; done
 cat <<MSG
