@@ -204,6 +204,7 @@ def client_config(endpoint_url: Optional[str]) -> Any:
     if endpoint_url:
         # botocore >= 1.36 sends CRC checksums on every upload, which several S3-compatible servers
         # reject; send them only where the API requires one. Older botocore does not know the option.
+        # The same rule for the MLflow image's processes: mlflow_server_s3_env (roles/mlflow_server/vars).
         try:
             return Config(
                 request_checksum_calculation="when_required", response_checksum_validation="when_required", **options

@@ -9,15 +9,16 @@ the image's own entrypoint code from those files, never passed on a command line
   upgrade-sqlite SQLITE            bring the SQLite copy to this MLflow's head revision
   create-schema                    create the PostgreSQL schema with MLflow itself
   reset-sequences                  every serial/identity column's sequence to max + 1
-  verify SQLITE                    per-table counts, revision, indexes/constraints, client read-back
+  verify SQLITE [RUNS]             every row of every table (count, digest), revision, indexes and
+                                   constraints, the RUNS most recent runs read back by the client
   copy-artifacts DIR               local artifact tree -> bucket under the same relative paths
 
 Each command prints one JSON object on its last line and exits 1 with a message on failure.
 """
 
+import hashlib
 import importlib.machinery
 import json
-import math
 import os
 import sqlite3
 import sys
@@ -207,37 +208,125 @@ def _reference_schema(uri: str) -> dict:
     return objects
 
 
-def _same(a, b) -> bool:
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    return a == b
+ROW_DIGEST_MASK = (1 << 64) - 1
 
 
-def _client_snapshot(uri: str) -> dict:
+def _plain(value):
+    if isinstance(value, (memoryview, bytearray)):
+        return bytes(value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def _json(text):
+    return json.dumps(json.loads(text), sort_keys=True)
+
+
+def _readers(pg_columns) -> list:
+    """How to read each column so that both drivers agree, by the type PostgreSQL declares (MLflow's
+    own schema): SQLite hands out 0/1 and memoryviews where psycopg2 hands out booleans and bytes,
+    and JSON is read as its text on both sides, then parsed. NaN equals NaN (its repr); 1 and 1.0 in
+    a float column are one value. Each reader: (read as text, convert)."""
+    import sqlalchemy
+
+    def reader(kind):
+        if isinstance(kind, sqlalchemy.Float):
+            return False, lambda value: repr(float(value))
+        if isinstance(kind, (sqlalchemy.Boolean, sqlalchemy.Integer)):
+            return False, int
+        if isinstance(kind, sqlalchemy.JSON):
+            return True, _json
+        return False, _plain
+
+    return [reader(column.type) for column in pg_columns]
+
+
+def _table_digest(conn, columns: list, readers: list) -> tuple:
+    """Row count and an order-independent digest of every row (the sum of 64-bit BLAKE2b hashes
+    of the rows' canonical forms, mod 2**64), streamed: memory does not grow with the table."""
+    import sqlalchemy
+
+    count = total = 0
+    select = sqlalchemy.select(
+        *(
+            sqlalchemy.cast(column, sqlalchemy.Text) if as_text else column
+            for column, (as_text, _c) in zip(columns, readers, strict=True)
+        )
+    )
+    converts = [(index, convert) for index, (_as_text, convert) in enumerate(readers)]
+    for row in conn.execution_options(stream_results=True, yield_per=10000).execute(select):
+        form = repr(tuple(None if row[i] is None else convert(row[i]) for i, convert in converts)).encode()
+        total = (total + int.from_bytes(hashlib.blake2b(form, digest_size=8).digest(), "big")) & ROW_DIGEST_MASK
+        count += 1
+    return count, f"{total:016x}"
+
+
+def compare_tables(sqlite_engine, pg_engine_) -> dict:
+    """Every row of every table of the SQLite file, compared with PostgreSQL's by count and digest,
+    each column by its name."""
+    import sqlalchemy
+
+    lite_meta, pg_meta = sqlalchemy.MetaData(), sqlalchemy.MetaData()
+    lite_meta.reflect(bind=sqlite_engine)
+    pg_meta.reflect(bind=pg_engine_)
+    pg_tables = {name.lower(): table for name, table in pg_meta.tables.items()}
+    report = {"tables": {}, "problems": []}
+    with sqlite_engine.connect() as lite, pg_engine_.connect() as pg:
+        for name, table in sorted(lite_meta.tables.items()):
+            if name.startswith("sqlite_"):
+                continue
+            target = pg_tables.get(name.lower())
+            if target is None:
+                report["problems"].append(f"{name}: no such table in PostgreSQL")
+                continue
+            target_columns = {column.name.lower(): column.name for column in target.columns}
+            missing = [column.name for column in table.columns if column.name.lower() not in target_columns]
+            if missing:
+                report["problems"].append(f"{name}: columns {missing} missing in PostgreSQL")
+                continue
+            pg_columns = [target.c[target_columns[column.name.lower()]] for column in table.columns]
+            readers = _readers(pg_columns)
+            lite_count, lite_digest = _table_digest(lite, list(table.columns), readers)
+            pg_count, pg_digest = _table_digest(pg, pg_columns, readers)
+            report["tables"][name] = {"sqlite": lite_count, "postgres": pg_count}
+            if pg_count != lite_count:
+                report["problems"].append(f"{name}: {lite_count} rows in SQLite, {pg_count} in PostgreSQL")
+            elif pg_digest != lite_digest:
+                report["problems"].append(f"{name}: the same number of rows ({lite_count}), different contents")
+    return report
+
+
+def _client_snapshot(uri: str, runs: int) -> dict:
+    """What the MLflow client reads: every experiment and registered model (up to 1000), and the
+    ``runs`` most recent runs in full (params, tags, every metric's history)."""
     from mlflow import MlflowClient
     from mlflow.entities import ViewType
 
     client = MlflowClient(tracking_uri=uri, registry_uri=uri)
     out = {"experiments": {}, "runs": {}, "models": {}}
-    for exp in client.search_experiments(view_type=ViewType.ALL, max_results=50000):
+    experiments = client.search_experiments(view_type=ViewType.ALL, max_results=50000)
+    for exp in experiments:
         out["experiments"][exp.experiment_id] = [exp.name, exp.lifecycle_stage, sorted(exp.tags.items())]
-        for run in client.search_runs([exp.experiment_id], run_view_type=ViewType.ALL, max_results=50000):
-            history = {
-                key: [(m.step, m.timestamp, repr(m.value)) for m in client.get_metric_history(run.info.run_id, key)]
-                for key in run.data.metrics
-            }
-            out["runs"][run.info.run_id] = [
-                run.info.experiment_id,
-                run.info.status,
-                run.info.lifecycle_stage,
-                run.info.artifact_uri,
-                run.info.start_time,
-                run.info.end_time,
-                sorted(run.data.params.items()),
-                sorted(run.data.tags.items()),
-                sorted((k, repr(v)) for k, v in run.data.metrics.items()),
-                history,
-            ]
+    ids = sorted((exp.experiment_id for exp in experiments), key=lambda i: (len(i), i))
+    sample = client.search_runs(ids, run_view_type=ViewType.ALL, max_results=runs) if ids and runs > 0 else []
+    for run in sample:
+        history = {
+            key: [(m.step, m.timestamp, repr(m.value)) for m in client.get_metric_history(run.info.run_id, key)]
+            for key in run.data.metrics
+        }
+        out["runs"][run.info.run_id] = [
+            run.info.experiment_id,
+            run.info.status,
+            run.info.lifecycle_stage,
+            run.info.artifact_uri,
+            run.info.start_time,
+            run.info.end_time,
+            sorted(run.data.params.items()),
+            sorted(run.data.tags.items()),
+            sorted((k, repr(v)) for k, v in run.data.metrics.items()),
+            history,
+        ]
     for model in client.search_registered_models(max_results=1000):
         versions = sorted(
             (v.version, v.run_id, v.source, v.current_stage, sorted(v.tags.items()))
@@ -247,24 +336,17 @@ def _client_snapshot(uri: str) -> dict:
     return json.loads(json.dumps(out, default=str))
 
 
-def verify(path: str) -> dict:
+def verify(path: str, runs: str = "10") -> dict:
     import sqlalchemy
 
     uri = pg_uri()
-    report = {"tables": {}, "problems": []}
-    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as lite:
-        listing = "select name from sqlite_master where type = 'table' and name not like 'sqlite_%'"
-        tables = [r[0] for r in lite.execute(listing)]
-        # Table names come from the databases' own catalogs, not from input.
-        counts = {t: lite.execute(f'select count(*) from "{t}"').fetchone()[0] for t in tables}  # noqa: S608
-        lite_rev = lite.execute("select version_num from alembic_version").fetchone()[0]
     engine = pg_engine(uri)
+    lite_engine = sqlalchemy.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    report = compare_tables(lite_engine, engine)
+    with lite_engine.connect() as lite:
+        lite_rev = lite.execute(sqlalchemy.text("select version_num from alembic_version")).scalar()
+    lite_engine.dispose()
     with engine.connect() as conn:
-        for table in tables:
-            pg_count = conn.execute(sqlalchemy.text(f'select count(*) from "{table.lower()}"')).scalar()  # noqa: S608
-            report["tables"][table] = {"sqlite": counts[table], "postgres": pg_count}
-            if pg_count != counts[table]:
-                report["problems"].append(f"{table}: {counts[table]} rows in SQLite, {pg_count} in PostgreSQL")
         pg_rev = conn.execute(sqlalchemy.text("select version_num from alembic_version")).scalar()
         objects = _pg_schema_objects(conn)
     report["alembic_version"] = {"sqlite": lite_rev, "postgres": pg_rev}
@@ -278,8 +360,8 @@ def verify(path: str) -> dict:
         if missing or extra:
             report["problems"].append(f"{kind} differ from a fresh MLflow schema: missing {missing}, extra {extra}")
 
-    before = _client_snapshot(f"sqlite:///{path}")
-    after = _client_snapshot(uri)
+    before = _client_snapshot(f"sqlite:///{path}", int(runs))
+    after = _client_snapshot(uri, int(runs))
     for section in ("experiments", "runs", "models"):
         if before[section] != after[section]:
             differing = [

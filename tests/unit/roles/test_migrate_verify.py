@@ -1,0 +1,167 @@
+"""The migration's table comparison (roles/migrate_sqlite/files/mlflow_migrate.py, compare_tables).
+
+It runs in the MLflow image against the SQLite copy and the loaded PostgreSQL database; here
+both sides are SQLite files with the column types MLflow's schema uses, so what is tested is the
+reading, the canonical forms and the digest: equal data in any order agrees, and one changed
+value, a missing row or a missing column is reported. The PostgreSQL side (booleans, parsed JSON
+and bytea as the driver hands them out) is proven by the migration Molecule scenario, whose
+verify must agree on every table of a real migration.
+"""
+
+import importlib.util
+import json
+import math
+from pathlib import Path
+
+import pytest
+import sqlalchemy  # requirements.txt installs it for these tests
+
+MODULE = Path(__file__).resolve().parents[3] / "roles/migrate_sqlite/files/mlflow_migrate.py"
+SPEC = importlib.util.spec_from_file_location("mlflow_migrate", MODULE)
+migrate = importlib.util.module_from_spec(SPEC)
+SPEC.loader.exec_module(migrate)
+
+ROWS = [
+    {
+        "key": "loss",
+        "value": 0.1,
+        "step": 0,
+        "ts": 1_700_000_000_000,
+        "is_nan": False,
+        "meta": '{"a": 1, "b": [1, 2]}',
+        "blob": b"\x00\x01",
+        "day": "2026-11-29",
+    },
+    {
+        "key": "loss",
+        "value": 0.0,
+        "step": 1,
+        "ts": 1_700_000_000_001,
+        "is_nan": True,
+        "meta": None,
+        "blob": None,
+        "day": None,
+    },
+    {
+        "key": "acc",
+        "value": -math.inf,
+        "step": 2,
+        "ts": 1_700_000_000_002,
+        "is_nan": False,
+        "meta": '"text"',
+        "blob": b"",
+        "day": "2026-12-01",
+    },
+]
+
+
+def _database(
+    path: Path, rows, columns=("key", "value", "step", "ts", "is_nan", "meta", "blob", "day"), json_text=None
+):
+    """A SQLite file with one table of MLflow's column types, filled with ``rows`` as given."""
+    engine = sqlalchemy.create_engine(f"sqlite:///{path}")
+    types = {
+        "key": sqlalchemy.String(250),
+        "value": sqlalchemy.Float(precision=53),
+        "step": sqlalchemy.BigInteger(),
+        "ts": sqlalchemy.BigInteger(),
+        "is_nan": sqlalchemy.Boolean(),
+        "meta": sqlalchemy.JSON(),
+        "blob": sqlalchemy.LargeBinary(),
+        "day": sqlalchemy.Date(),
+    }
+    with engine.begin() as conn:
+        conn.execute(sqlalchemy.text("create table other (id integer primary key)"))
+        conn.execute(sqlalchemy.text("insert into other values (1)"))
+        columns_sql = ", ".join(f"{name} {types[name].compile(dialect=engine.dialect)}" for name in columns)
+        conn.execute(sqlalchemy.text(f"create table metrics ({columns_sql})"))
+        for row in rows:
+            values = {name: row[name] for name in columns}
+            if json_text and values.get("meta") is not None:
+                values["meta"] = json_text(values["meta"])
+            placeholders = ", ".join(f":{name}" for name in columns)
+            insert = f"insert into metrics ({', '.join(columns)}) values ({placeholders})"  # noqa: S608 (test's own names)
+            conn.execute(sqlalchemy.text(insert), values)
+    return engine
+
+
+def _compare(tmp_path, source_rows, target_rows, **target_options):
+    """compare_tables of two new files (each call its own pair)."""
+    pair = len(list(tmp_path.glob("source-*.db")))
+    source = _database(tmp_path / f"source-{pair}.db", source_rows)
+    target = _database(tmp_path / f"target-{pair}.db", target_rows, **target_options)
+    return migrate.compare_tables(source, target)
+
+
+def test_equal_rows_in_another_order_agree(tmp_path):
+    report = _compare(tmp_path, ROWS, list(reversed(ROWS)))
+    assert report["problems"] == []
+    assert report["tables"] == {"metrics": {"sqlite": 3, "postgres": 3}, "other": {"sqlite": 1, "postgres": 1}}
+
+
+@pytest.mark.parametrize(
+    "json_text",
+    [
+        lambda text: json.dumps(json.loads(text), indent=2),  # other spacing (PostgreSQL's json keeps any)
+        lambda text: json.dumps(json.loads(text), sort_keys=True, separators=(",", ":")),  # jsonb's order
+        lambda text: text.replace('{"a": 1, "b": [1, 2]}', '{"b": [1, 2], "a": 1}'),  # keys in another order
+    ],
+)
+def test_json_is_compared_as_data_not_as_text(tmp_path, json_text):
+    assert _compare(tmp_path, ROWS, ROWS, json_text=json_text)["problems"] == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("value", 0.1000000000000001),  # one ulp away: a double rounded on the way is caught
+        ("value", 0.0),
+        ("step", 1),
+        ("ts", 1_700_000_000_003),
+        ("is_nan", True),
+        ("meta", '{"a": 2, "b": [1, 2]}'),
+        ("blob", b"\x00\x02"),
+        ("day", "2026-11-30"),
+        ("key", "Loss"),
+    ],
+)
+def test_one_changed_value_is_reported(tmp_path, field, value):
+    changed = [dict(ROWS[0], **{field: value}), *ROWS[1:]]
+    assert _compare(tmp_path, ROWS, changed)["problems"] == ["metrics: the same number of rows (3), different contents"]
+
+
+def test_null_and_zero_are_different_values(tmp_path):
+    """MLflow stores a NaN metric as 0.0 with is_nan (SQLite turns NaN into NULL)."""
+    changed = [ROWS[0], dict(ROWS[1], value=None), ROWS[2]]
+    assert _compare(tmp_path, ROWS, changed)["problems"] == ["metrics: the same number of rows (3), different contents"]
+
+
+def test_rows_twice_in_place_of_others_are_reported(tmp_path):
+    """The digest is a sum over rows, not an XOR, in which a pair of equal rows cancels out."""
+    source = [ROWS[0], ROWS[0], ROWS[2]]
+    assert _compare(tmp_path, source, [ROWS[1], ROWS[1], ROWS[2]])["problems"] == [
+        "metrics: the same number of rows (3), different contents"
+    ]
+    assert _compare(tmp_path, source, [ROWS[0], ROWS[2], ROWS[2]])["problems"] == [
+        "metrics: the same number of rows (3), different contents"
+    ]
+
+
+def test_a_missing_row_is_reported_by_count(tmp_path):
+    assert _compare(tmp_path, ROWS, ROWS[:2])["problems"] == ["metrics: 3 rows in SQLite, 2 in PostgreSQL"]
+
+
+def test_a_missing_column_is_reported(tmp_path):
+    narrow = ("key", "value", "step", "ts", "is_nan", "meta", "blob")
+    assert _compare(tmp_path, ROWS, ROWS, columns=narrow)["problems"] == [
+        "metrics: columns ['day'] missing in PostgreSQL"
+    ]
+
+
+def test_a_missing_table_is_reported(tmp_path):
+    source = _database(tmp_path / "source.db", ROWS)
+    empty = sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'empty.db'}")
+    assert migrate.compare_tables(source, empty)["problems"] == [
+        "metrics: no such table in PostgreSQL",
+        "other: no such table in PostgreSQL",
+    ]
