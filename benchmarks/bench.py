@@ -462,7 +462,7 @@ def migration(env: dict) -> dict:
         )
         role = [seconds for task, seconds in tasks if task.startswith("mlops.mlflow.migrate_sqlite :")]
         load = [seconds for task, seconds in tasks if "Load the data (data only" in task]
-        check = [seconds for task, seconds in tasks if "migrate_sqlite : Verify " in task]
+        check = [seconds for task, seconds in tasks if "migrate_sqlite : Verify every row" in task]
         if not role or len(load) != 1 or len(check) != 1:
             raise SystemExit("no per-task profile in the migration playbook's output")
         repeats.append({"wall": wall, "role": sum(role), "pgloader": load[0], "verify": check[0]})
