@@ -9,7 +9,7 @@ the image's own entrypoint code from those files, never passed on a command line
   upgrade-sqlite SQLITE            bring the SQLite copy to this MLflow's head revision
   create-schema                    create the PostgreSQL schema with MLflow itself
   reset-sequences                  every serial/identity column's sequence to max + 1
-  verify SQLITE [RUNS]             every row of every table (count, digest), revision, indexes and
+  verify SQLITE RUNS               every row of every table (count, digest), revision, indexes and
                                    constraints, the RUNS most recent runs read back by the client
   copy-artifacts DIR               local artifact tree -> bucket under the same relative paths
 
@@ -336,7 +336,7 @@ def _client_snapshot(uri: str, runs: int) -> dict:
     return json.loads(json.dumps(out, default=str))
 
 
-def verify(path: str, runs: str = "10") -> dict:
+def verify(path: str, runs: str) -> dict:
     import sqlalchemy
 
     uri = pg_uri()
