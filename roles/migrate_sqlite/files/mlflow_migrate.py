@@ -262,17 +262,17 @@ def _table_digest(conn, columns: list, readers: list) -> tuple:
     return count, f"{total:016x}"
 
 
-def compare_tables(sqlite_engine, pg_engine_) -> dict:
+def compare_tables(sqlite_engine, target_engine) -> dict:
     """Every row of every table of the SQLite file, compared with PostgreSQL's by count and digest,
     each column by its name."""
     import sqlalchemy
 
     lite_meta, pg_meta = sqlalchemy.MetaData(), sqlalchemy.MetaData()
     lite_meta.reflect(bind=sqlite_engine)
-    pg_meta.reflect(bind=pg_engine_)
+    pg_meta.reflect(bind=target_engine)
     pg_tables = {name.lower(): table for name, table in pg_meta.tables.items()}
     report = {"tables": {}, "problems": []}
-    with sqlite_engine.connect() as lite, pg_engine_.connect() as pg:
+    with sqlite_engine.connect() as lite, target_engine.connect() as pg:
         for name, table in sorted(lite_meta.tables.items()):
             if name.startswith("sqlite_"):
                 continue
@@ -343,9 +343,8 @@ def verify(path: str, runs: str) -> dict:
     engine = pg_engine(uri)
     lite_engine = sqlalchemy.create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
     report = compare_tables(lite_engine, engine)
-    with lite_engine.connect() as lite:
-        lite_rev = lite.execute(sqlalchemy.text("select version_num from alembic_version")).scalar()
     lite_engine.dispose()
+    lite_rev = _sqlite_revision(path)
     with engine.connect() as conn:
         pg_rev = conn.execute(sqlalchemy.text("select version_num from alembic_version")).scalar()
         objects = _pg_schema_objects(conn)
