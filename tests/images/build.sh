@@ -74,20 +74,12 @@ save() {
   echo "$id" >"$file.id"
 }
 
-mlflow_pip_packages() {
-  # What the mlflow_server role's image installs by default, read from the role's defaults (with
-  # the checkout's .venv, which has PyYAML, when there is one).
+mlflow_image_pins() {
+  # What the mlflow_server role's image installs by default (packages, or the path of its pip
+  # lock), read from the role's defaults, with the checkout's .venv (PyYAML) when there is one.
   local python="$here/../../.venv/bin/python"
   [ -x "$python" ] || python=python3
-  "$python" - "$here/../../roles/mlflow_server/defaults/main.yml" <<'PY'
-import sys
-
-import yaml
-
-with open(sys.argv[1], encoding="utf-8") as defaults:
-    role = yaml.safe_load(defaults)
-print(" ".join(["mlflow==" + role["mlflow_server_version"], *role["mlflow_server_pip_packages"]]))
-PY
+  "$python" "$here/../../scripts/mlflow_image_pins.py" "$1"
 }
 
 build_base
@@ -95,8 +87,12 @@ build_dir bare-host mlops-test/bare-host:bookworm
 build_dir postgres mlops-test/postgres:15
 build_dir s3-moto mlops-test/s3-moto:5
 build_dir python mlops-test/python:3.11-slim
-mlflow_pins=$(mlflow_pip_packages)
+mlflow_pins=$(mlflow_image_pins packages)
+# The role's pip lock goes into the context (and so into the image's hash): the stand-in then
+# holds exactly the versions the role's own build installs.
+cp "$(mlflow_image_pins lock)" "$here/python-mlflow/.constraints.txt"
 build_dir python-mlflow mlops-test/python:3.11-slim-mlflow --build-arg "PIP_PACKAGES=$mlflow_pins"
+rm -f "$here/python-mlflow/.constraints.txt"
 for t in mlops-test/debian:bookworm mlops-test/postgres:15 mlops-test/s3-moto:5 mlops-test/python:3.11-slim \
          mlops-test/python:3.11-slim-mlflow; do save "$t"; done
 cat <<MSG

@@ -77,3 +77,54 @@ def test_nginx_proxies_to_the_port_of_the_mlflow_stage(tmp_path):
     rc, output, facts = _checks(inventory)
     assert rc == 0, output[-3000:]
     assert facts["solo"]["nginx_auth_upstreams"] == ["127.0.0.1:5001", "192.0.2.7:5077"]
+
+
+def _local_stage(tmp_path, **mlflow_vars) -> Path:
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        json.dumps(
+            {
+                "all": {
+                    "vars": {"mlflow_stage": "local"},
+                    "children": {"mlflow_server": {"hosts": {"solo": mlflow_vars}}},
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    return inventory
+
+
+def test_the_image_is_built_from_the_roles_pip_lock(tmp_path):
+    rc, output, facts = _checks(_local_stage(tmp_path))
+    assert rc == 0, output[-3000:]
+    files = {item["dest"]: item["content"] for item in facts["solo"]["mlflow_server_build_files"]}
+    lock = ROOT / "roles" / "mlflow_server" / "files" / "pip-locks" / "mlflow-3.17.2.txt"
+    assert files["constraints.txt"] == lock.read_text(encoding="utf-8")
+    assert "--constraint /usr/local/share/mlflow-server/constraints.txt" in files["Dockerfile"]
+
+
+@pytest.mark.parametrize(
+    ("mlflow_vars", "message"),
+    [
+        ({"mlflow_server_version": "9.9.9"}, "This role ships no pip lock for MLflow 9.9.9 (it has locks for: 3.17.2)"),
+        ({"mlflow_server_pip_constraints": "OTHER"}, "pins mlflow at 3.0.0, not at mlflow_server_version 3.17.2"),
+    ],
+    ids=["no-lock-for-the-version", "lock-of-another-version"],
+)
+def test_a_missing_or_mismatched_lock_stops_the_role(tmp_path, mlflow_vars, message):
+    other = tmp_path / "other.txt"
+    other.write_text("mlflow==3.0.0\nboto3==1.34.0\n", encoding="utf-8")
+    mlflow_vars = {name: str(other) if value == "OTHER" else value for name, value in mlflow_vars.items()}
+    rc, output, _facts = _checks(_local_stage(tmp_path, **mlflow_vars))
+    assert rc != 0
+    assert message in output
+
+
+def test_an_unlocked_build_has_no_constraints(tmp_path):
+    rc, output, facts = _checks(_local_stage(tmp_path, mlflow_server_version="9.9.9", mlflow_server_pip_locked=False))
+    assert rc == 0, output[-3000:]
+    files = {item["dest"]: item["content"] for item in facts["solo"]["mlflow_server_build_files"]}
+    assert "constraints.txt" not in files
+    assert "--constraint" not in files["Dockerfile"]
+    assert '"mlflow==9.9.9"' in files["Dockerfile"]
