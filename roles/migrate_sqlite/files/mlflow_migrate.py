@@ -133,6 +133,50 @@ def create_schema(uri=None) -> dict:
     return {"schema": "created"}
 
 
+FOREIGN_KEYS = """
+select c.conrelid::regclass::text, c.conname, pg_get_constraintdef(c.oid)
+  from pg_constraint c
+ where c.contype = 'f' and c.connamespace = 'public'::regnamespace
+ order by 1, 2
+"""
+FOREIGN_KEYS_FILE = Path("/work/foreign-keys.json")
+
+
+def drop_foreign_keys() -> dict:
+    """Take MLflow's foreign keys off the target for the load, which fills tables in any order,
+    and keep their definitions in the work directory for add_foreign_keys.
+
+    PostgreSQL's other way to load without them, session_replication_role = replica, needs a
+    superuser, which the owner of a managed database (RDS, Cloud SQL) is not."""
+    import sqlalchemy
+
+    with pg_engine().begin() as conn:
+        keys = [list(row) for row in conn.execute(sqlalchemy.text(FOREIGN_KEYS)).all()]
+        FOREIGN_KEYS_FILE.write_text(json.dumps(keys), encoding="utf-8")
+        for table, name, _definition in keys:
+            # Names come from PostgreSQL's own catalog (regclass text is quoted as needed).
+            conn.execute(sqlalchemy.text(f'alter table {table} drop constraint "{name}"'))
+    return {"foreign_keys_dropped": len(keys)}
+
+
+def add_foreign_keys() -> dict:
+    """Put back the foreign keys drop_foreign_keys took off, as MLflow defined them: PostgreSQL
+    checks every loaded row against them, and a row that breaks one fails the migration."""
+    import sqlalchemy
+
+    keys = json.loads(FOREIGN_KEYS_FILE.read_text(encoding="utf-8"))
+    with pg_engine().begin() as conn:
+        for table, name, definition in keys:
+            try:
+                conn.execute(sqlalchemy.text(f'alter table {table} add constraint "{name}" {definition}'))
+            except sqlalchemy.exc.IntegrityError as exc:
+                detail = str(exc.orig).strip().splitlines()[0]
+                problem = f"{table}: loaded rows break MLflow's foreign key {name} ({definition}): {detail}"
+                raise MigrationError(problem) from exc
+    FOREIGN_KEYS_FILE.unlink()
+    return {"foreign_keys_added": len(keys)}
+
+
 SEQUENCE_COLUMNS = """
 select c.table_name, c.column_name
   from information_schema.columns c
@@ -421,6 +465,8 @@ COMMANDS = {
     "clear-target": clear_target,
     "upgrade-sqlite": upgrade_sqlite,
     "create-schema": create_schema,
+    "drop-foreign-keys": drop_foreign_keys,
+    "add-foreign-keys": add_foreign_keys,
     "reset-sequences": reset_sequences,
     "verify": verify,
     "copy-artifacts": copy_artifacts,
