@@ -91,9 +91,20 @@ def preflight(path: str, *flags: str) -> dict:
                 .scalars()
                 .all()
             )
+            may_create_databases = conn.execute(
+                sqlalchemy.text("select rolcreatedb or rolsuper from pg_roles where rolname = current_user")
+            ).scalar()
     except Exception as exc:  # report any connection failure without the URI
         detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise MigrationError(f"cannot reach the target PostgreSQL: {detail}") from None
+    if not may_create_databases:
+        # Found now, not after the load: verify builds its reference schema in a scratch database.
+        raise MigrationError(
+            "the target PostgreSQL user may not create databases, and verify compares the loaded schema with "
+            "a fresh MLflow schema it builds in a scratch database (dropped afterwards). Nothing was changed. "
+            "Grant it for the migration (ALTER ROLE <user> CREATEDB; a managed database's master user has it), "
+            "then re-run."
+        )
     if tables and "--overwrite" not in flags:
         raise MigrationError(
             f"the target PostgreSQL database already holds {len(tables)} table(s) (MLflow data?). Nothing was "
