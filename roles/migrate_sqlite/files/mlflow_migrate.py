@@ -63,6 +63,22 @@ def _sqlite_revision(path: str) -> str:
             raise MigrationError(f"{path} is not an MLflow database ({exc})") from None
 
 
+def _sqlite_foreign_key_problems(path: str) -> dict:
+    """Rows of the SQLite file that break its declared foreign keys, counted per child and
+    parent table (PRAGMA foreign_key_check reads the declarations whether or not SQLite enforces
+    them, and MLflow's SQLite databases run without enforcement)."""
+    problems: dict = {}
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        try:
+            for table, _rowid, parent, _key in conn.execute("pragma foreign_key_check"):
+                problems[f"{table} -> {parent}"] = problems.get(f"{table} -> {parent}", 0) + 1
+        except sqlite3.OperationalError:
+            # A declaration SQLite cannot check ("foreign key mismatch"): PostgreSQL checks every
+            # row when the keys go back on after the load (add_foreign_keys).
+            return {}
+    return problems
+
+
 def preflight(path: str, *flags: str) -> dict:
     if not Path(path).is_file():
         raise MigrationError(f"no SQLite database at {path}")
@@ -73,6 +89,13 @@ def preflight(path: str, *flags: str) -> dict:
         raise MigrationError(f"{path} is not a readable SQLite database: {exc}") from None
     if check != [("ok",)]:
         raise MigrationError(f"{path} fails PRAGMA integrity_check: {check[:5]}")
+    orphans = _sqlite_foreign_key_problems(path)
+    if orphans:
+        raise MigrationError(
+            f"{path} has rows that break MLflow's foreign keys, which SQLite does not enforce and PostgreSQL "
+            f"will (rows per table and the table they point to: {orphans}). Nothing was changed. Delete or "
+            "fix those rows in the SQLite file (PRAGMA foreign_key_check lists them), then re-run."
+        )
     revision = _sqlite_revision(path)
     known, head = _known_revisions()
     if revision not in known:

@@ -11,6 +11,7 @@ verify must agree on every table of a real migration.
 import importlib.util
 import json
 import math
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -165,3 +166,43 @@ def test_a_missing_table_is_reported(tmp_path):
         "metrics: no such table in PostgreSQL",
         "other: no such table in PostgreSQL",
     ]
+
+
+def _parent_and_child(path, orphan):
+    with sqlite3.connect(path) as conn:
+        conn.execute("create table experiments (experiment_id integer primary key, name text)")
+        conn.execute(
+            "create table runs (run_uuid text primary key,"
+            " experiment_id integer references experiments (experiment_id))"
+        )
+        conn.execute("insert into experiments values (1, 'kept')")
+        conn.execute("insert into runs values ('a', 1)")
+        if orphan:
+            conn.execute("insert into runs values ('b', 7)")
+            conn.execute("insert into runs values ('c', 7)")
+    return path
+
+
+def test_rows_that_break_a_foreign_key_are_counted(tmp_path):
+    path = _parent_and_child(tmp_path / "mlflow.db", orphan=True)
+    assert migrate._sqlite_foreign_key_problems(str(path)) == {"runs -> experiments": 2}
+
+
+def test_a_database_without_orphans_has_no_foreign_key_problems(tmp_path):
+    path = _parent_and_child(tmp_path / "mlflow.db", orphan=False)
+    assert migrate._sqlite_foreign_key_problems(str(path)) == {}
+
+
+def test_preflight_refuses_orphan_rows_before_anything_changes(tmp_path):
+    path = _parent_and_child(tmp_path / "mlflow.db", orphan=True)
+    with pytest.raises(migrate.MigrationError, match=r"break MLflow's foreign keys.*'runs -> experiments': 2.*Nothing"):
+        migrate.preflight(str(path))
+
+
+def test_a_key_sqlite_cannot_check_is_left_to_postgresql(tmp_path):
+    path = tmp_path / "mlflow.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("create table parent (name text)")  # not unique: SQLite reports a mismatch
+        conn.execute("create table child (name text references parent (name))")
+        conn.execute("insert into child values ('x')")
+    assert migrate._sqlite_foreign_key_problems(str(path)) == {}
