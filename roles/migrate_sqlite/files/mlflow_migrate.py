@@ -5,12 +5,14 @@ Runs inside the MLflow image the mlflow_server role built (same MLflow version a
 with the database password and S3 keys mounted as secret files. The PostgreSQL URI is built by
 the image's own entrypoint code from those files, never passed on a command line.
 
-  preflight SQLITE [--overwrite]   integrity_check, revision known to this MLflow, target empty
+  preflight SQLITE [--overwrite]   integrity_check, foreign keys, revision known to this MLflow, target
+                                   empty, the user may create the reference schema
   upgrade-sqlite SQLITE            bring the SQLite copy to this MLflow's head revision
   create-schema                    create the PostgreSQL schema with MLflow itself
   reset-sequences                  every serial/identity column's sequence to max + 1
   verify SQLITE RUNS               every row of every table (count, digest), revision, indexes and
-                                   constraints, the RUNS most recent runs read back by the client
+                                   constraints (against a fresh schema in REFERENCE_SCHEMA), the RUNS
+                                   most recent runs read back by the client
   copy-artifacts DIR               local artifact tree -> bucket under the same relative paths
 
 Each command prints one JSON object on its last line and exits 1 with a message on failure.
@@ -25,6 +27,8 @@ import sys
 from pathlib import Path
 
 ENTRYPOINT = "/usr/local/bin/mlflow-entrypoint"
+# verify builds a fresh MLflow schema here, in the target database, to compare with (then drops it).
+REFERENCE_SCHEMA = "mlflow_schema_reference"
 
 
 class MigrationError(Exception):
@@ -114,19 +118,19 @@ def preflight(path: str, *flags: str) -> dict:
                 .scalars()
                 .all()
             )
-            may_create_databases = conn.execute(
-                sqlalchemy.text("select rolcreatedb or rolsuper from pg_roles where rolname = current_user")
+            may_create_schemas = conn.execute(
+                sqlalchemy.text("select has_database_privilege(current_database(), 'CREATE')")
             ).scalar()
     except Exception as exc:  # report any connection failure without the URI
         detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise MigrationError(f"cannot reach the target PostgreSQL: {detail}") from None
-    if not may_create_databases:
-        # Found now, not after the load: verify builds its reference schema in a scratch database.
+    if not may_create_schemas:
+        # Found now, not after the load: verify builds its reference schema in a scratch schema.
         raise MigrationError(
-            "the target PostgreSQL user may not create databases, and verify compares the loaded schema with "
-            "a fresh MLflow schema it builds in a scratch database (dropped afterwards). Nothing was changed. "
-            "Grant it for the migration (ALTER ROLE <user> CREATEDB; a managed database's master user has it), "
-            "then re-run."
+            "the target PostgreSQL user may not create schemas in the target database, and verify compares the "
+            f"loaded schema with a fresh MLflow schema it builds in a scratch schema ({REFERENCE_SCHEMA}, dropped "
+            "afterwards). Nothing was changed. Grant it (GRANT CREATE ON DATABASE <database> TO <user>; the "
+            "database's owner has it unless it was revoked), then re-run."
         )
     if tables and "--overwrite" not in flags:
         raise MigrationError(
@@ -238,51 +242,63 @@ def reset_sequences() -> dict:
     return {"sequences": done}
 
 
-def _pg_schema_objects(conn) -> dict:
+def _pg_schema_objects(conn, schema: str = "public") -> dict:
+    """Indexes and constraints of the MLflow tables in one schema, written as they would be in
+    any schema: the search path is that schema alone while PostgreSQL prints the definitions
+    (so keys and types are not qualified) and index definitions lose their `ON <schema>.`."""
     import sqlalchemy
 
+    conn.execute(sqlalchemy.text("select set_config('search_path', :schema, true)"), {"schema": f'"{schema}"'})
     indexes = conn.execute(
-        sqlalchemy.text("select tablename, indexname, indexdef from pg_indexes where schemaname = 'public'")
+        sqlalchemy.text("select tablename, indexname, indexdef from pg_indexes where schemaname = :schema"),
+        {"schema": schema},
     ).all()
     constraints = conn.execute(
         sqlalchemy.text(
             "select cl.relname, co.conname, co.contype, pg_get_constraintdef(co.oid) from pg_constraint co "
             "join pg_class cl on cl.oid = co.conrelid join pg_namespace n on n.oid = cl.relnamespace "
-            "where n.nspname = 'public'"
-        )
+            "where n.nspname = :schema"
+        ),
+        {"schema": schema},
     ).all()
-    return {"indexes": sorted(map(tuple, indexes)), "constraints": sorted(map(tuple, constraints))}
+    on_schema = f" ON {schema}."
+    return {
+        "indexes": sorted((table, name, indexdef.replace(on_schema, " ON ", 1)) for table, name, indexdef in indexes),
+        "constraints": sorted(map(tuple, constraints)),
+    }
 
 
 def _reference_schema(uri: str) -> dict:
-    """Index and constraint set of a fresh MLflow schema, built in a scratch database."""
+    """Index and constraint set of a fresh MLflow schema, built by MLflow in a scratch schema of
+    the target database (dropped afterwards): the database's owner may create one, where a
+    scratch database would need CREATEDB, which a managed database's application user lacks."""
     import sqlalchemy
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import DBAPIError
 
-    url = make_url(uri)
-    scratch = f"{url.database}_schema_reference"
-    admin = pg_engine(uri).execution_options(isolation_level="AUTOCOMMIT")
+    admin = pg_engine(uri)
+    drop = sqlalchemy.text(f'drop schema if exists "{REFERENCE_SCHEMA}" cascade')
     try:
-        with admin.connect() as conn:
-            conn.execute(sqlalchemy.text(f'drop database if exists "{scratch}"'))
-            conn.execute(sqlalchemy.text(f'create database "{scratch}"'))
+        with admin.begin() as conn:
+            conn.execute(drop)
+            conn.execute(sqlalchemy.text(f'create schema "{REFERENCE_SCHEMA}"'))
     except DBAPIError as exc:
         raise MigrationError(
             f"verify compares the indexes and constraints with a fresh MLflow schema it builds in a scratch "
-            f"database ({scratch}), and could not create it; the database user needs CREATEDB "
-            f"({str(exc.orig).strip()})"
+            f"schema ({REFERENCE_SCHEMA}) of the target database, and could not create it; the database user "
+            f"needs CREATE on the database ({str(exc.orig).strip()})"
         ) from None
     try:
-        scratch_uri = url.set(database=scratch).render_as_string(hide_password=False)
-        create_schema(scratch_uri)
-        engine = pg_engine(scratch_uri)
-        with engine.connect() as conn:
-            objects = _pg_schema_objects(conn)
-        engine.dispose()
-    finally:
+        # MLflow creates its tables (and alembic_version) in the first schema of the search path.
+        url = make_url(uri)
+        options = " ".join(filter(None, [url.query.get("options", ""), f"-csearch_path={REFERENCE_SCHEMA}"]))
+        create_schema(url.update_query_dict({"options": options}).render_as_string(hide_password=False))
         with admin.connect() as conn:
-            conn.execute(sqlalchemy.text(f'drop database if exists "{scratch}"'))
+            objects = _pg_schema_objects(conn, REFERENCE_SCHEMA)
+    finally:
+        with admin.begin() as conn:
+            conn.execute(drop)
+        admin.dispose()
     return objects
 
 
