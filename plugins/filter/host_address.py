@@ -6,6 +6,8 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+import ipaddress
+
 DOCUMENTATION = r"""
 name: host_address
 short_description: Address other hosts and their containers reach an inventory host at
@@ -16,32 +18,54 @@ description:
   - The stack roles use it to point a service at another host. Containers on the consumer's
     host cannot always resolve names only the controller's resolver knows, so the address
     from facts comes first.
+  - With O(names=false), only an IP address will do, as for a firewall rule. It returns the
+    address from facts, else C(ansible_host) when it is an IP address, else an empty string
+    (the host's facts were not gathered, as for a host a C(--limit) leaves out).
 options:
   _input:
     description: C(hostvars[name]) of the host.
     type: dict
     required: true
+  names:
+    description: Fall back to C(ansible_host) or the inventory name when either is a host name.
+    type: bool
+    default: true
 """
 
 EXAMPLES = r"""
 - name: Address of the database host
   ansible.builtin.debug:
     msg: "{{ hostvars[groups['postgres'][0]] | mlops.mlflow.host_address }}"
+
+- name: IP addresses of the nginx hosts, '' for one whose facts are unknown
+  ansible.builtin.debug:
+    msg: "{{ groups['nginx_auth'] | map('extract', hostvars) | map('mlops.mlflow.host_address', names=false) | list }}"
 """
 
 RETURN = r"""
 _value:
-  description: An IP address or host name.
+  description: An IP address or host name; with O(names=false), an IP address or an empty string.
   type: str
 """
 
 
-def host_address(host_vars):
+def _is_ip(value):
+    try:
+        ipaddress.ip_address(str(value))
+    except ValueError:
+        return False
+    return True
+
+
+def host_address(host_vars, names=True):
     facts = host_vars.get("ansible_facts") or {}
     address = (facts.get("default_ipv4") or {}).get("address")
     if address:
         return address
-    return host_vars.get("ansible_host") or host_vars.get("inventory_hostname")
+    fallback = host_vars.get("ansible_host") or host_vars.get("inventory_hostname")
+    if names or _is_ip(fallback):
+        return fallback
+    return ""
 
 
 class FilterModule(object):

@@ -91,3 +91,18 @@ def test_host_address_prefers_facts_then_ansible_host_then_name():
     assert host_address({**facts, "ansible_host": "db", "inventory_hostname": "pg"}) == "10.0.0.5"
     assert host_address({"ansible_facts": {}, "ansible_host": "db", "inventory_hostname": "pg"}) == "db"
     assert host_address({"inventory_hostname": "pg"}) == "pg"
+
+
+def test_host_address_without_names_gives_an_ip_address_or_nothing():
+    facts = {"ansible_facts": {"default_ipv4": {"address": "10.0.0.5"}}, "ansible_host": "db"}
+    assert host_address(facts, names=False) == "10.0.0.5"
+    # No facts (a host --limit leaves out): ansible_host only when it is an address.
+    assert (
+        host_address({"ansible_facts": {}, "ansible_host": "10.0.0.6", "inventory_hostname": "pg"}, names=False)
+        == "10.0.0.6"
+    )
+    assert host_address({"ansible_host": "fd00::6", "inventory_hostname": "pg"}, names=False) == "fd00::6"
+    assert (
+        host_address({"ansible_facts": {}, "ansible_host": "db.example", "inventory_hostname": "pg"}, names=False) == ""
+    )
+    assert host_address({"inventory_hostname": "pg"}, names=False) == ""
