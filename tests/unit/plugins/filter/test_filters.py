@@ -1,8 +1,9 @@
-"""Unit tests of the collection's filters: missing_images and host_address."""
+"""Unit tests of the collection's filters: missing_images, host_address and beyond_loopback."""
 
 import pytest
 from ansible.errors import AnsibleFilterError
 
+from ansible_collections.mlops.mlflow.plugins.filter.beyond_loopback import beyond_loopback
 from ansible_collections.mlops.mlflow.plugins.filter.host_address import host_address
 from ansible_collections.mlops.mlflow.plugins.filter.missing_images import docker_reference, missing_images
 
@@ -106,3 +107,40 @@ def test_host_address_without_names_gives_an_ip_address_or_nothing():
         host_address({"ansible_facts": {}, "ansible_host": "db.example", "inventory_hostname": "pg"}, names=False) == ""
     )
     assert host_address({"inventory_hostname": "pg"}, names=False) == ""
+
+
+@pytest.mark.parametrize(
+    ("addresses", "expected"),
+    [
+        (["127.0.0.1"], None),
+        (["127.0.1.1", "::1", ""], None),
+        (["0.0.0.0"], ["0.0.0.0"]),  # noqa: S104 - a publish address, not a bind
+        (["::"], ["::"]),
+        (["127.0.0.1", "10.0.0.5"], ["10.0.0.5"]),
+        (["10.0.0.5", "fd00::5"], ["10.0.0.5", "fd00::5"]),
+        (["128.0.0.1"], ["128.0.0.1"]),
+    ],
+)
+def test_beyond_loopback_addresses(addresses, expected):
+    item = {"addresses": addresses, "port": 5000, "sources": ["10.0.0.7"], "sources_from": "x_allowed_sources"}
+    result = beyond_loopback([item])
+    if expected is None:
+        assert result == []
+    else:
+        assert result == [dict(item, addresses=expected)]
+    assert item["addresses"] == addresses  # the input is left as it was
+
+
+def test_beyond_loopback_keeps_only_items_with_an_outside_address():
+    items = [
+        {"addresses": ["127.0.0.1"], "port": 5432, "sources": []},
+        {"addresses": ["192.168.1.2"], "port": 9000, "sources": []},
+    ]
+    assert beyond_loopback(items) == [{"addresses": ["192.168.1.2"], "port": 9000, "sources": []}]
+    assert beyond_loopback([]) == []
+
+
+@pytest.mark.parametrize("bad", ["10.0.0.5", None, [{"port": 5000}], [{"addresses": "10.0.0.5"}], ["10.0.0.5"]])
+def test_beyond_loopback_refuses_what_is_not_a_list_of_items(bad):
+    with pytest.raises(AnsibleFilterError, match="beyond_loopback"):
+        beyond_loopback(bad)
