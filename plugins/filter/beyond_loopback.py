@@ -6,10 +6,10 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
-
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
+
+from ansible_collections.mlops.mlflow.plugins.plugin_utils.ip import ip_or_none
 
 DOCUMENTATION = r"""
 name: beyond_loopback
@@ -49,10 +49,8 @@ _value:
 
 
 def _is_loopback(address):
-    try:
-        return ipaddress.ip_address(address).is_loopback
-    except ValueError:
-        return False
+    ip = ip_or_none(address)
+    return ip is not None and ip.is_loopback
 
 
 def beyond_loopback(items):

@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-import ipaddress
+from ansible_collections.mlops.mlflow.plugins.plugin_utils.ip import ip_or_none
 
 DOCUMENTATION = r"""
 name: host_address
@@ -49,21 +49,13 @@ _value:
 """
 
 
-def _is_ip(value):
-    try:
-        ipaddress.ip_address(str(value))
-    except ValueError:
-        return False
-    return True
-
-
 def host_address(host_vars, names=True):
     facts = host_vars.get("ansible_facts") or {}
     address = (facts.get("default_ipv4") or {}).get("address")
     if address:
         return address
     fallback = host_vars.get("ansible_host") or host_vars.get("inventory_hostname")
-    if names or _is_ip(fallback):
+    if names or ip_or_none(fallback) is not None:
         return fallback
     return ""
 
