@@ -42,7 +42,9 @@ attributes:
       --dry-run) to report whether the service would be started or recreated.
   diff_mode:
     support: full
-    description: Shows the file's content and attributes before and after.
+    description: >-
+      Shows the file's content before and after as text (one line each in any callback), and
+      its owner, group and mode where they differ.
   idempotent:
     support: full
     description: A second run with the same input changes nothing.
@@ -302,15 +304,15 @@ class ComposeService(object):
             self.fail("cannot read the project in %s: %s" % (params["project_dir"], to_native(exc)))
 
         file_changed = current != params["definition"]
-        diff = {
-            "before_header": self.path,
+        # Two diffs: the content as text, which every callback prints line by line (a dict's
+        # strings would be printed as one JSON string each), then the attributes that differ.
+        content_diff = {
+            "before_header": self.path if current is not None else "%s (absent)" % self.path,
             "after_header": self.path,
-            "before": {
-                "content": current if current is not None else "",
-                "state": "present" if current is not None else "absent",
-            },
-            "after": {"content": params["definition"], "state": "present"},
+            "before": current if current is not None else "",
+            "after": params["definition"],
         }
+        attributes_diff = {"before": {}, "after": {}}
         if file_changed and not check_mode:
             try:
                 self.write_validated(files)
@@ -318,7 +320,8 @@ class ComposeService(object):
                 self.fail("cannot write %s: %s" % (self.path, to_native(exc)))
         changed = file_changed
         if os.path.exists(self.path):
-            changed = self.set_attributes(changed, diff)
+            changed = self.set_attributes(changed, attributes_diff)
+        diff = [content_diff] + ([attributes_diff] if attributes_diff["after"] else [])
 
         result = dict(path=self.path, files=files, file_changed=file_changed, service_changed=False, actions=[])
         if file_changed and check_mode:

@@ -12,6 +12,7 @@ import sys
 import textwrap
 
 import pytest
+from ansible.plugins.callback.default import CallbackModule as DefaultCallback
 from module_runner import run_main
 
 from ansible_collections.mlops.mlflow.plugins.modules import compose_service as mod
@@ -165,7 +166,8 @@ def test_check_mode_with_a_changed_definition_writes_nothing_and_runs_nothing(ca
     code, result = run(capsys, project, _ansible_check_mode=True, _ansible_diff=True)
     assert code == 0 and result["changed"] and result["file_changed"] and result["service_changed"]
     assert (project / "web.compose.yml").read_text(encoding="utf-8") == "services: {}\n"
-    assert result["diff"]["before"]["content"] == "services: {}\n" and result["diff"]["after"]["content"] == WEB
+    content = result["diff"][0]
+    assert content["before"] == "services: {}\n" and content["after"] == WEB
     assert docker() == []
 
 
@@ -187,7 +189,21 @@ def test_mode_drift_alone_is_a_change_shown_in_the_diff(capsys, project, docker)
     code, result = run(capsys, project, _ansible_diff=True)
     assert code == 0 and result["changed"] and not result["file_changed"] and not result["service_changed"]
     assert stat.S_IMODE((project / "web.compose.yml").stat().st_mode) == 0o640
-    assert result["diff"]["before"]["mode"] == "0644" and result["diff"]["after"]["mode"] == "0640"
+    content, attributes = result["diff"]
+    assert content["before"] == content["after"] == WEB
+    assert attributes == {"before": {"mode": "0644"}, "after": {"mode": "0640"}}
+
+
+def test_the_diff_prints_the_definition_line_by_line_in_the_default_callback(capsys, project, docker):
+    """With the default (JSON) result format a dict's strings print as one escaped line each."""
+    (project / "web.compose.yml").write_text("services: {}\n", encoding="utf-8")
+    code, result = run(capsys, project, _ansible_check_mode=True, _ansible_diff=True)
+    callback = DefaultCallback()
+    callback.set_options()
+    shown = callback._get_diff(result["diff"]).splitlines()
+    assert code == 0
+    assert "-services: {}" in shown
+    assert "+    image: nginx:1" in shown and "+    depends_on: [db]" in shown
 
 
 def test_only_regular_service_files_join_the_project(capsys, project, docker):
