@@ -6,10 +6,21 @@ mode shows the change and writes nothing; a service that cannot start fails with
 """
 
 import os
+import subprocess
 
 import pytest
 
 pytestmark = pytest.mark.integration
+
+PROJECT = "mlops-validate-test"
+
+
+@pytest.fixture(autouse=True)
+def _remove_the_projects_network():
+    """A failed `up` leaves the project's default network behind; remove it after each test."""
+    yield
+    subprocess.run(["docker", "network", "rm", PROJECT + "_default"], capture_output=True, check=False)
+
 
 VALID = "services:\n  web:\n    image: mlops-test/none:1\n    depends_on: [db]\n"
 OTHER = "services:\n  db:\n    image: mlops-test/none:1\n"
@@ -21,7 +32,7 @@ def _service(project_dir, definition):
         "ansible.builtin.include_role": {"name": "mlops.mlflow.compose_project", "tasks_from": "service"},
         "vars": {
             "compose_project_dir": str(project_dir),
-            "compose_project_name": "mlops-validate-test",
+            "compose_project_name": PROJECT,
             "compose_project_service": "web",
             "compose_project_definition": definition,
         },
@@ -48,7 +59,7 @@ def _module(project_dir, definition, **options):
     return {
         "mlops.mlflow.compose_service": {
             "project_dir": str(project_dir),
-            "project_name": "mlops-validate-test",
+            "project_name": PROJECT,
             "service": "web",
             "definition": definition,
             "owner": str(os.getuid()),
