@@ -188,6 +188,20 @@ show_summary() {
 }
 export -f show_summary
 
+show_failure() {
+  # Why a failed scenario failed, for the end of the run's output (a long output may reach the
+  # reader cut in the middle): each failed task's name and its error, ignored failures left out.
+  echo "==> why molecule:$2 failed (whole log: $1)"
+  # A task's lines are kept until the next task starts, and dropped when it said "...ignoring"
+  # (Ansible prints an ignored failure's error too).
+  awk 'function flush() { if (!ignored) printf "%s", buf; buf = ""; ignored = 0 }
+       /^(TASK|PLAY|RUNNING HANDLER) \[/ {flush(); task = $0; next}
+       /^\.\.\.ignoring/ {ignored = 1; next}
+       /^(fatal|failed): |^\[ERROR\]/ {if (buf == "") buf = task "\n"; buf = buf substr($0, 1, 800) "\n"; next}
+       /^(CRITICAL|ERROR) / {flush(); print substr($0, 1, 800)}
+       END {flush()}' "$1" | tail -n 24
+}
+
 run_scenarios() {
   # run_scenarios NAME...: MOLECULE_LANES lanes take scenarios from the list in order. Each
   # scenario's output goes to .cache/logs/molecule-NAME.log; when the scenario ends, a failed
@@ -274,6 +288,9 @@ done
 
 log "durations"
 printf '%s\n' "${timings[@]}"
+for f in "${failed[@]}"; do
+  [[ $f == molecule:* ]] && show_failure "$cache/logs/molecule-${f#molecule:}.log" "${f#molecule:}"
+done
 echo "total: $(($(date +%s) - total_start))s"
 if [ ${#failed[@]} -eq 0 ]; then
   echo "SUMMARY: passed ${#passed[@]}, failed 0"
