@@ -194,11 +194,15 @@ show_failure() {
   echo "==> why molecule:$2 failed (whole log: $1)"
   # A task's lines are kept until the next task starts, and dropped when it said "...ignoring"
   # (Ansible prints an ignored failure's error too).
+  # A long line keeps its start and its end (where a traceback names the exception). Molecule's
+  # "molecule/default/molecule.yml glob failed" at the start of every log is no failure.
   awk 'function flush() { if (!ignored) printf "%s", buf; buf = ""; ignored = 0 }
+       function cut(s) { return length(s) <= 1200 ? s : substr(s, 1, 400) " [...] " substr(s, length(s) - 799) }
        /^(TASK|PLAY|RUNNING HANDLER) \[/ {flush(); task = $0; next}
        /^\.\.\.ignoring/ {ignored = 1; next}
-       /^(fatal|failed): |^\[ERROR\]/ {if (buf == "") buf = task "\n"; buf = buf substr($0, 1, 800) "\n"; next}
-       /^(CRITICAL|ERROR) / {flush(); print substr($0, 1, 800)}
+       /^(fatal|failed): |^\[ERROR\]/ {if (buf == "") buf = task "\n"; buf = buf cut($0) "\n"; next}
+       /default\/molecule\.yml.* glob failed/ {next}
+       /^(CRITICAL|ERROR) / {flush(); print cut($0)}
        END {flush()}' "$1" | tail -n 24
 }
 

@@ -4,6 +4,8 @@
   python mlflow_volume_full.py fill URL EXPERIMENT_ID SMALL_KIB BIG_MIB
                                                         log a small artifact, then one that
                                                         cannot fit, then check the aftermath
+  python mlflow_volume_full.py aftermath URL RUN_ID SMALL_FILE SMALL_SHA256 BIG_MIB
+                                                        step 3 below, for `fill`
 
 The verify playbook mounts a small volume under the experiment's artifact directory between
 the two calls. `fill` then, in one run of that experiment:
@@ -18,11 +20,20 @@ the two calls. `fill` then, in one run of that experiment:
 Prints one JSON object (the client's error text included); exits non-zero when the big upload
 succeeded or any check of the aftermath failed. The client does not retry
 (MLFLOW_HTTP_REQUEST_MAX_RETRIES=0), so a 5xx is seen as it is.
+
+Step 3 runs in a new process (`aftermath`, called by `fill`): the server answers the failed
+upload with a 500 before it has read the body, then closes the connection without saying so
+(no "Connection: close"; uvicorn 0.54). A client that retries, as MLflow's does by default,
+reconnects; this one does not retry, and its connection pool may hand the closed connection to
+the next call, which then fails before it reaches the server (RemoteDisconnected, 3 calls in 20
+in one measurement on the local stage). That would be the test's client failing, not the
+server, so the aftermath starts with no pooled connection.
 """
 
 import hashlib
 import json
 import os
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -49,8 +60,6 @@ def experiment(url: str) -> dict:
 
 
 def fill(url: str, experiment_id: str, small_kib: int, big_mib: int) -> dict:
-    import requests
-
     client = _client(url)
     out: dict = {"experiment_id": experiment_id, "failures": []}
     with tempfile.TemporaryDirectory() as tmp:
@@ -69,6 +78,23 @@ def fill(url: str, experiment_id: str, small_kib: int, big_mib: int) -> dict:
         else:
             out["failures"].append("the upload larger than the volume succeeded")
 
+        after = subprocess.run(
+            [sys.executable, __file__, "aftermath", url, run_id, str(small), small_sha, str(big_mib)],
+            stdout=subprocess.PIPE,
+            check=True,
+        )
+        aftermath_out = json.loads(after.stdout.decode().splitlines()[-1])
+    out["failures"] += aftermath_out.pop("failures")
+    out.update(aftermath_out)
+    return out
+
+
+def aftermath(url: str, run_id: str, small: str, small_sha: str, big_mib: int) -> dict:
+    import requests
+
+    client = _client(url)
+    out: dict = {"failures": []}
+    with tempfile.TemporaryDirectory() as tmp:
         out["health"] = requests.get(f"{url}/health", timeout=30).status_code
         client.log_metric(run_id, "after", 2.0)
         client.set_terminated(run_id)
@@ -81,7 +107,7 @@ def fill(url: str, experiment_id: str, small_kib: int, big_mib: int) -> dict:
         out["small_intact"] = hashlib.sha256(back.read_bytes()).hexdigest() == small_sha
 
         other = client.create_run(client.create_experiment(f"after-full-{os.urandom(4).hex()}")).info.run_id
-        client.log_artifact(other, str(small))
+        client.log_artifact(other, small)
         out["other_experiment_ok"] = [item.path for item in client.list_artifacts(other)] == ["small.bin"]
 
     if out["health"] != 200:
@@ -105,6 +131,9 @@ def main(argv: list[str]) -> int:
         out = fill(argv[2], argv[3], int(argv[4]), int(argv[5]))
         print(json.dumps(out, sort_keys=True))
         return 1 if out["failures"] else 0
+    if len(argv) == 7 and argv[1] == "aftermath":
+        print(json.dumps(aftermath(argv[2], argv[3], argv[4], argv[5], int(argv[6]))))
+        return 0
     sys.stderr.write(__doc__ or "")
     return 2
 
