@@ -11,7 +11,8 @@ The verify playbook mounts a small volume under the experiment's artifact direct
 the two calls. `fill` then, in one run of that experiment:
 
 1. logs a metric and a SMALL_KIB artifact (fits on the volume);
-2. logs a BIG_MIB artifact (does not fit): the call must fail;
+2. logs a BIG_MIB artifact (does not fit): the call must fail at once with the server's 507
+   (Insufficient Storage, a status the client does not retry) naming the cause;
 3. checks the aftermath: the server still answers; the same run takes another metric and ends
    FINISHED; the run's metrics are exactly those logged; the small artifact reads back with its
    checksum; the big artifact is not listed at its full size (no silent truncation passed off
@@ -74,9 +75,12 @@ def fill(url: str, experiment_id: str, small_kib: int, big_mib: int) -> dict:
         try:
             client.log_artifact(run_id, str(big))
         except Exception as exc:  # whatever the client raises, its text is what the user sees
-            out["big_upload_error"] = f"{type(exc).__name__}: {str(exc)[:400]}"
+            out["big_upload_error"] = f"{type(exc).__name__}: {str(exc)[:1200]}"
         else:
             out["failures"].append("the upload larger than the volume succeeded")
+        error = out.get("big_upload_error", "")
+        if "507 Server Error" not in error or "no space left" not in error.lower():
+            out["failures"].append("the failed upload's error is not a 507 that names the full volume")
 
         after = subprocess.run(
             [sys.executable, __file__, "aftermath", url, run_id, str(small), small_sha, str(big_mib)],

@@ -22,6 +22,9 @@ import pytest
 pytestmark = pytest.mark.integration
 
 MODULE = Path(__file__).resolve().parents[2] / "roles/mlflow_server/files/mlflow_s3_stream_upload.py"
+# The image puts the startup modules and the helper they import (mlflow_import_hook.py) in
+# site-packages; here their directory is on the path.
+sys.path.insert(0, str(MODULE.parent))
 KEYS = {"AWS_ACCESS_KEY_ID": "mlops-test", "AWS_SECRET_ACCESS_KEY": "mlops-test-secret"}
 BUCKET = "mlflow-stream"
 MIB = 1024 * 1024
@@ -75,6 +78,7 @@ def test_module_patches_the_repository_when_mlflow_imports_it():
     and MLflow's artifact route then takes the streaming branch for S3."""
     script = (
         "import importlib.util, sys\n"
+        f"sys.path.insert(0, {str(MODULE.parent)!r})\n"
         f"spec = importlib.util.spec_from_file_location('m', {str(MODULE)!r})\n"
         "spec.loader.exec_module(importlib.util.module_from_spec(spec))\n"
         "assert 'mlflow.store.artifact.s3_artifact_repo' not in sys.modules\n"

@@ -22,11 +22,10 @@ When MLflow's S3 repository comes to implement the mixin itself, this module cha
 
 import asyncio
 import copy
-import importlib.abc
-import importlib.util
 import io
 import posixpath
-import sys
+
+from mlflow_import_hook import after_import
 
 _TARGET = "mlflow.store.artifact.s3_artifact_repo"
 
@@ -110,27 +109,4 @@ def _patch(module):
         StreamUploadMixin.register(repository)
 
 
-class _PatchOnImport(importlib.abc.MetaPathFinder):
-    """Patches the S3 repository right after MLflow imports it: no process pays for the import
-    (the entrypoint, pip, one-off commands), and MLflow's own import order stays as it is."""
-
-    def find_spec(self, fullname, path=None, target=None):
-        if fullname != _TARGET:
-            return None
-        sys.meta_path.remove(self)  # once; and find_spec below must not come back here
-        spec = importlib.util.find_spec(fullname)
-        if spec is not None and spec.loader is not None:
-            exec_module = spec.loader.exec_module
-
-            def exec_and_patch(module):
-                exec_module(module)
-                _patch(module)
-
-            spec.loader.exec_module = exec_and_patch
-        return spec
-
-
-if _TARGET in sys.modules:
-    _patch(sys.modules[_TARGET])
-else:
-    sys.meta_path.insert(0, _PatchOnImport())
+after_import(_TARGET, _patch)
