@@ -10,7 +10,7 @@ This module makes the local artifact repository's uploads raise an ``MlflowExcep
 answered with HTTP 507 (Insufficient Storage), which the client does not retry, and a message
 that names the cause and the artifact. MLflow itself still removes the partial file (it writes
 to a staging file and only renames a complete one), so the space the failed upload took is
-free again. The server's log names the cause and the path, as before. Any other error is left
+free again. The server's log names the refused artifact and the cause. Any other error is left
 as it was. Uploads to S3 are not concerned: a full bucket answers with its own error.
 """
 
@@ -43,7 +43,7 @@ def _error_class():
 
 def _storage_full(error, name):
     """The exception answered for the OSError ``error`` while storing the artifact ``name``;
-    the server's log gets the OSError as it was (with the path on the server)."""
+    the server's log gets the artifact's name and the OSError."""
     from mlflow.protos.databricks_pb2 import IO_ERROR  # pylint: disable=import-outside-toplevel
 
     _LOG.warning("Refused the artifact %r, the artifact store has no space left: %s", name, error)
