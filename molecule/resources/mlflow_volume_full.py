@@ -23,12 +23,13 @@ succeeded or any check of the aftermath failed. The client does not retry
 (MLFLOW_HTTP_REQUEST_MAX_RETRIES=0), so a 5xx is seen as it is.
 
 Step 3 runs in a new process (`aftermath`, called by `fill`): the server answers the failed
-upload with a 500 before it has read the body, then closes the connection without saying so
-(no "Connection: close"; uvicorn 0.54). A client that retries, as MLflow's does by default,
-reconnects; this one does not retry, and its connection pool may hand the closed connection to
-the next call, which then fails before it reaches the server (RemoteDisconnected, 3 calls in 20
-in one measurement on the local stage). That would be the test's client failing, not the
-server, so the aftermath starts with no pooled connection.
+upload (with the 507, or with MLflow's own 500 without the image's module) before it has read the
+body, then closes the connection without saying so (no "Connection: close"; uvicorn 0.54). A
+client that retries, as MLflow's does by default, reconnects; this one does not retry, and its
+connection pool may hand the closed connection to the next call, which then fails before it
+reaches the server (RemoteDisconnected, 3 calls in 20 in one measurement on the local stage).
+That would be the test's client failing, not the server, so the aftermath starts with no pooled
+connection.
 """
 
 import hashlib
