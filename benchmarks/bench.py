@@ -702,9 +702,9 @@ def _artifact_section(data: dict) -> list[str]:
         for mib, mem in row["memory"].items():
             lines.append(
                 f"| {mode} | {mib} | {mem['nginx_idle_mib']} / {mem['nginx_peak_mib']} "
-                f"| {round(mem['nginx_peak_mib'] - mem['nginx_idle_mib'], 1)} "
+                f"| {round(_growth(mem, 'nginx'), 1)} "
                 f"| {mem['mlflow_idle_mib']} / {mem['mlflow_peak_mib']} "
-                f"| {round(mem['mlflow_peak_mib'] - mem['mlflow_idle_mib'], 1)} |"
+                f"| {round(_growth(mem, 'mlflow'), 1)} |"
             )
     lines += [
         "",
@@ -731,14 +731,15 @@ def memory_slopes(row: dict) -> dict:
         return {}
     small, large = row["memory"][sizes[0]], row["memory"][sizes[-1]]
     extra = int(sizes[-1]) - int(sizes[0])
-
-    def growth(mem: dict, key: str) -> float:
-        return mem[f"{key}_peak_mib"] - mem[f"{key}_idle_mib"]
-
     return {
-        name: round((growth(large, key) - growth(small, key)) / extra, 3)
+        name: round((_growth(large, key) - _growth(small, key)) / extra, 3)
         for name, key in (("nginx", "nginx"), ("MLflow", "mlflow"))
     }
+
+
+def _growth(mem: dict, process: str) -> float:
+    """MiB a process (nginx, mlflow) grew by during one upload: its peak less its idle RSS."""
+    return mem[f"{process}_peak_mib"] - mem[f"{process}_idle_mib"]
 
 
 def _size_span(row: dict) -> str:

@@ -6,7 +6,7 @@
 # Sets up like the test command (Debian packages, Docker engine, Compose v2, .venv, stand-in
 # images), then benchmarks/bench.py deploys two throwaway bare hosts and writes
 # benchmarks/results/<date>.md (and latest.md). BENCH_REPEATS (5), BENCH_WINDOW (3 s per call
-# window), BENCH_WRITER_WINDOW (60 s), BENCH_FIGURES (1,2,3,4,5), BENCH_ARTIFACT_MIB (256,1024)
+# window), BENCH_WRITER_WINDOW (60 s), BENCH_FIGURES (1,2,3,4,5), BENCH_ARTIFACT_MIB (256,1024,2048)
 # and BENCH_MIGRATION_SHAPE (100,10,1000: runs, metrics, steps) tune it; BENCH_KEEP_HOSTS=1
 # keeps the hosts, BENCH_REUSE_HOSTS=1 uses kept ones, and BENCH_RESUME=1 (with kept hosts)
 # finishes today's interrupted run: figures already in results/<date>.json are not measured again;
