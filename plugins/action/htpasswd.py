@@ -69,12 +69,11 @@ class ActionModule(ActionBase):
         copied = self._write(path, render(new_lines), params, task_vars)
         if copied.get("failed"):
             raise AnsibleActionFail("writing %s failed: %s" % (path, copied.get("msg", "unknown error")))
+        # copy leaves them out (or None) for a file that check mode did not create.
+        result.update((key, copied[key]) for key in ("mode", "owner", "group") if copied.get(key) is not None)
         result.update(
             changed=bool(copied.get("changed")),
             path=path,
-            mode=copied.get("mode"),
-            owner=copied.get("owner"),
-            group=copied.get("group"),
             users_added=added,
             users_updated=updated,
             users_removed=removed,

@@ -113,6 +113,9 @@ def check_name(name):
         raise HtpasswdError("user name %r starts with '#' or has surrounding blanks; nginx would not match it" % name)
 
 
+BCRYPT_MAX_BYTES = 72  # bcrypt ignores the rest; libpass refuses longer passwords
+
+
 def check_password(name, password):
     if password is None or password == "":
         raise HtpasswdError("password for user %r is empty; give a non-empty password (or state=absent)" % name)
@@ -198,6 +201,13 @@ def wanted_users(params):
 def plan(lines, users, scheme=DEFAULT_SCHEME, rounds=None, update_password="always", exclusive=False):  # noqa: S107
     """Apply users to lines. Returns (new_lines, added, updated, removed); lines is not modified."""
     _handler(scheme, rounds)  # fail early on a scheme the library lacks
+    if scheme == "bcrypt":
+        for name, password, state in users:
+            if state == "present" and len(password.encode("utf-8")) > BCRYPT_MAX_BYTES:
+                raise HtpasswdError(
+                    "password for user %r is longer than the %d bytes bcrypt can hash; use a shorter one or"
+                    " another scheme" % (name, BCRYPT_MAX_BYTES)
+                )
     wanted = dict((name, (password, state)) for name, password, state in users)
     new_lines = []
     present = set()

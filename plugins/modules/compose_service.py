@@ -16,7 +16,8 @@ description:
     content O(definition) and brings that service up, healthy, with C(docker compose up --wait).
   - A changed definition is first checked together with every other service file of the project
     (C(docker compose config)) and only then replaces the old file, atomically. A definition that
-    would break the project is refused and the old file stays.
+    would break the project, or that does not define O(service), is refused and the old file stays.
+    A new file is never readable beyond its owner before O(mode) is applied.
   - On an unchanged definition it runs C(docker compose up) once, which starts or recreates the
     service only when it is not running as defined (stopped, removed, or its image changed).
   - One task, one round trip to the host, does what M(ansible.builtin.find),
@@ -169,10 +170,9 @@ logs:
 
 import fnmatch
 import os
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.common.text.converters import to_bytes, to_native
+from ansible.module_utils.common.text.converters import to_native
 from ansible_collections.community.docker.plugins.module_utils.compose_v2 import (
     emit_warnings,
     extract_actions,
@@ -180,7 +180,12 @@ from ansible_collections.community.docker.plugins.module_utils.compose_v2 import
     parse_events,
 )
 
-from ansible_collections.mlops.mlflow.plugins.module_utils.files import read_text
+from ansible_collections.mlops.mlflow.plugins.module_utils.files import (
+    move_into_place,
+    read_text,
+    set_attributes,
+    write_temp,
+)
 
 SUFFIX = ".compose.yml"
 
@@ -250,34 +255,28 @@ class ComposeService(object):
     def write_validated(self, files):
         """Write the definition beside the old file, check the whole project with it, then rename."""
         params = self.params
-        fd, tmp = tempfile.mkstemp(prefix="." + params["service"] + ".", suffix=".tmp", dir=params["project_dir"])
+        tmp = write_temp(params["project_dir"], "." + params["service"] + ".", params["definition"], suffix=".tmp")
         try:
-            os.write(fd, to_bytes(params["definition"], errors="surrogate_or_strict"))
-            os.close(fd)
             candidate = [os.path.basename(tmp) if name == params["service"] + SUFFIX else name for name in files]
-            rc, stdout, stderr = self.docker_compose([*compose_args(params, candidate), "config", "--quiet"])
+            rc, stdout, stderr = self.docker_compose([*compose_args(params, candidate), "config", "--services"])
+            others = ", ".join(name for name in files if name != params["service"] + SUFFIX) or "no other service file"
             if rc != 0:
                 self.fail(
                     "the definition of %s does not make a valid project with %s; the old file stays"
-                    % (
-                        params["service"],
-                        ", ".join(name for name in files if name != params["service"] + SUFFIX)
-                        or "no other service file",
-                    ),
+                    % (params["service"], others),
                     rc=rc,
                     stdout=stdout,
                     stderr=stderr,
                 )
-            self.module.atomic_move(tmp, self.path)
+            if params["service"] not in stdout.split():
+                self.fail(
+                    "the definition does not define the service %s (the project with %s has: %s); the old file stays"
+                    % (params["service"], others, ", ".join(stdout.split()) or "no service"),
+                )
+            move_into_place(self.module, tmp, self.path)
         finally:
-            if os.path.exists(tmp):
+            if os.path.lexists(tmp):
                 os.unlink(tmp)
-
-    def set_attributes(self, changed, diff):
-        params = self.params
-        changed = self.module.set_owner_if_different(self.path, params["owner"], changed, diff)
-        changed = self.module.set_group_if_different(self.path, params["group"], changed, diff)
-        return self.module.set_mode_if_different(self.path, params["mode"], changed, diff)
 
     def logs(self, files):
         args = [*compose_args(self.params, files), "logs", "--no-color", "--tail", str(self.params["log_lines"])]
@@ -316,11 +315,13 @@ class ComposeService(object):
         if file_changed and not check_mode:
             try:
                 self.write_validated(files)
-            except (OSError, IOError) as exc:
+            except Exception as exc:  # atomic_move raises a bare Exception on some of its fallbacks
                 self.fail("cannot write %s: %s" % (self.path, to_native(exc)))
         changed = file_changed
         if os.path.exists(self.path):
-            changed = self.set_attributes(changed, attributes_diff)
+            changed = set_attributes(
+                self.module, self.path, params["owner"], params["group"], params["mode"], changed, attributes_diff
+            )
         diff = [content_diff] + ([attributes_diff] if attributes_diff["after"] else [])
 
         result = dict(path=self.path, files=files, file_changed=file_changed, service_changed=False, actions=[])
@@ -337,8 +338,9 @@ class ComposeService(object):
             if rc != 0:
                 result.pop("path")
                 reason = (stderr.strip().splitlines() or ["no output"])[-1]
+                # Not always a timeout: a missing image or a taken port fails at once, unhealthy or not.
                 self.fail(
-                    "%s did not become healthy within %ds (docker compose up exited %d: %s)"
+                    "%s did not come up healthy (docker compose up --wait, timeout %ds, exited %d: %s)"
                     % (params["service"], params["wait_timeout"], rc, reason),
                     cmd=" ".join([self.docker, *args]),
                     rc=rc,

@@ -203,7 +203,10 @@ users_updated:
   elements: str
   sample: [alice]
 users_removed:
-  description: Users that were (or would be) removed.
+  description:
+    - Users that were (or would be) removed.
+    - Also a user whose extra lines were (or would be) dropped from a file that listed the user
+      more than once (nginx reads only the first); that user stays, with its first line.
   returned: always
   type: list
   elements: str
@@ -213,4 +216,14 @@ mode:
   returned: when the file exists
   type: str
   sample: "0640"
+owner:
+  description: Owner of the file after the task.
+  returned: when the file exists
+  type: str
+  sample: root
+group:
+  description: Group of the file after the task.
+  returned: when the file exists
+  type: str
+  sample: www-data
 """

@@ -638,8 +638,9 @@ class BucketManager:
             for page in pages:
                 found.extend({"Key": entry["Key"]} for entry in page.get("Contents", []))
                 truncated = page.get("IsTruncated", False)
-        # Objects written before versioning was on are listed with VersionId "null": delete by key.
-        entries = [entry if entry.get("VersionId") not in (None, "null") else {"Key": entry["Key"]} for entry in found]
+        # Objects written before versioning was on are listed with VersionId "null" and deleted with
+        # it: by key alone, a versioned bucket would only stack a delete marker on them.
+        entries = [entry if entry.get("VersionId") is not None else {"Key": entry["Key"]} for entry in found]
         return entries, bool(found) and truncated
 
     def _delete_objects(self, objects):
@@ -759,6 +760,12 @@ def policy_error(policy):
         return "policy must be a JSON object (a dict with Version and Statement), not %s" % type(policy).__name__
     if "Statement" not in policy:
         return "policy has no Statement"
+    statements = policy["Statement"]
+    statements = [statements] if isinstance(statements, dict) else statements
+    if not isinstance(statements, list) or not statements or not all(isinstance(s, dict) for s in statements):
+        return "policy's Statement must be a statement (a dict) or a non-empty list of them, not %s" % json.dumps(
+            policy["Statement"]
+        )
     return None
 
 

@@ -187,12 +187,17 @@ import base64
 import os
 import secrets
 import string
-import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
-from ansible_collections.mlops.mlflow.plugins.module_utils.files import read_text
+from ansible_collections.mlops.mlflow.plugins.module_utils.files import (
+    move_into_place,
+    owner_group_error,
+    read_text,
+    set_attributes,
+    write_temp,
+)
 
 ALPHABET = string.ascii_letters + string.digits
 MIN_LENGTH = 16
@@ -250,28 +255,6 @@ def choose(value, current, length):
     return generate(length), "generated"
 
 
-def write_atomically(module, path, secret):
-    directory = os.path.dirname(path) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".secret_file.", dir=directory)
-    try:
-        os.fchmod(fd, 0o600)
-        os.write(fd, to_bytes(secret, errors="surrogate_or_strict"))
-        os.close(fd)
-        module.atomic_move(tmp, path)
-    except Exception:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
-def set_attributes(module, spec, changed, diff):
-    """Enforce (in check mode: compare) owner, group and mode; record them in the diff."""
-    path = spec["path"]
-    changed = module.set_owner_if_different(path, spec["owner"], changed, diff)
-    changed = module.set_group_if_different(path, spec["group"], changed, diff)
-    return module.set_mode_if_different(path, spec["mode"], changed, diff)
-
-
 def check(module, spec):
     """Fail on input that cannot make a good secret file, before any file is touched."""
     path = spec["path"]
@@ -282,6 +265,9 @@ def check(module, spec):
     directory = os.path.dirname(path)
     if directory and not os.path.isdir(directory):
         module.fail_json(msg="the directory %s does not exist; create it first" % directory, path=path)
+    error = owner_group_error(spec["owner"], spec["group"])
+    if error:
+        module.fail_json(msg=error, path=path)
 
 
 def ensure(module, spec):
@@ -305,12 +291,12 @@ def ensure(module, spec):
     changed = secret_changed
     if secret_changed and not module.check_mode:
         try:
-            write_atomically(module, path, secret)
-        except (OSError, IOError) as exc:
+            move_into_place(module, write_temp(os.path.dirname(path), ".secret_file.", secret), path)
+        except Exception as exc:  # atomic_move raises a bare Exception on some of its fallbacks
             module.fail_json(msg="cannot write %s: %s" % (path, to_native(exc)), path=path)
     if os.path.exists(path):
         # Compares (and in check mode only reports) owner, group and mode; adds them to the diff.
-        changed = set_attributes(module, spec, changed, diff)
+        changed = set_attributes(module, path, spec["owner"], spec["group"], spec["mode"], changed, diff)
     elif module.check_mode:
         diff["after"].update(owner=spec["owner"], group=spec["group"], mode=spec["mode"])
 

@@ -94,7 +94,9 @@ def test_a_valid_definition_is_written_and_a_service_that_cannot_start_fails_cle
     assert rc != 0, output
     result = results[0]
     assert result["failed"] and result["file_changed"], result
-    assert result["msg"].startswith("web did not become healthy within 10s (docker compose up exited 1: "), result
+    assert result["msg"].startswith("web did not come up healthy (docker compose up --wait, timeout 10s, exited 1: "), (
+        result
+    )
     assert "mlops-test/none:1" in result["stderr"], result
     assert (project / "web.compose.yml").read_text(encoding="utf-8") == VALID
     assert sorted(p.name for p in project.iterdir()) == ["db.compose.yml", "web.compose.yml"]

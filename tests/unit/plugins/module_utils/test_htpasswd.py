@@ -169,6 +169,15 @@ def test_unknown_scheme_is_refused_before_any_change():
         h.plan([], [("alice", "a", "present")], scheme="md5")
 
 
+def test_a_password_bcrypt_cannot_hash_is_a_clear_error():
+    with pytest.raises(h.HtpasswdError, match="password for user 'alice' is longer than the 72 bytes bcrypt"):
+        h.plan([], [("alice", "x" * 73, "present")], scheme="bcrypt")
+    new, added, _updated, _removed = h.plan([], [("alice", "x" * 72, "present")], scheme="bcrypt", rounds=4)
+    assert added == ["alice"] and h.verifies("x" * 72, new[0].hashed)
+    _new, added, _updated, _removed = h.plan([], [("bob", "x" * 100, "present")], scheme="sha512_crypt")
+    assert added == ["bob"]
+
+
 def test_bad_rounds_for_scheme_is_a_clear_error():
     with pytest.raises(h.HtpasswdError, match="rounds"):
         h.hash_password("pw", "bcrypt", rounds=99)

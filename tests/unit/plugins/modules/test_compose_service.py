@@ -36,6 +36,7 @@ FAKE_DOCKER = textwrap.dedent(
         log.write(json.dumps(args) + "\\n")
     verb = next(a for a in args if a in ("config", "up", "logs"))
     if verb == "config":
+        sys.stdout.write(os.environ.get("FAKE_CONFIG_SERVICES", "db\\nweb\\n"))
         sys.stderr.write(os.environ.get("FAKE_CONFIG_STDERR", ""))
         sys.exit(int(os.environ.get("FAKE_CONFIG_RC", "0")))
     if verb == "logs":
@@ -97,7 +98,7 @@ def test_new_definition_is_validated_with_the_project_then_written_and_brought_u
     assert (project / "web.compose.yml").read_text(encoding="utf-8") == WEB
     assert stat.S_IMODE((project / "web.compose.yml").stat().st_mode) == 0o640
     config, up = docker()
-    assert config[-2:] == ["config", "--quiet"]
+    assert config[-2:] == ["config", "--services"]
     assert files_of(config)[0] == "db.compose.yml" and files_of(config)[1].startswith(".web.")
     assert config[config.index("--project-name") : config.index("--project-name") + 2] == ["--project-name", "p"]
     assert files_of(up) == ["db.compose.yml", "web.compose.yml"] == result["files"]
@@ -141,7 +142,20 @@ def test_a_definition_that_breaks_the_project_is_refused_and_nothing_starts(caps
     assert "undefined service" in result["stderr"] and result["rc"] == 15
     assert (project / "web.compose.yml").read_text(encoding="utf-8") == WEB
     assert sorted(p.name for p in project.iterdir()) == ["db.compose.yml", "web.compose.yml"]
-    assert [call[-1] for call in docker()] == ["--quiet"]
+    assert [call[-1] for call in docker()] == ["--services"]
+
+
+def test_a_definition_without_its_service_is_refused_and_nothing_starts(capsys, project, docker, monkeypatch):
+    (project / "web.compose.yml").write_text(WEB, encoding="utf-8")
+    monkeypatch.setenv("FAKE_CONFIG_SERVICES", "db\nwebb\n")  # valid YAML, valid project, wrong name
+    code, result = run(capsys, project, definition=WEB.replace("  web:", "  webb:"))
+    assert code == 1 and result["msg"] == (
+        "the definition does not define the service web (the project with db.compose.yml has: db, webb);"
+        " the old file stays"
+    )
+    assert (project / "web.compose.yml").read_text(encoding="utf-8") == WEB
+    assert sorted(p.name for p in project.iterdir()) == ["db.compose.yml", "web.compose.yml"]
+    assert [call[-1] for call in docker()] == ["--services"]
 
 
 def test_a_service_that_does_not_come_up_fails_with_its_log(capsys, project, docker, monkeypatch):
@@ -152,7 +166,7 @@ def test_a_service_that_does_not_come_up_fails_with_its_log(capsys, project, doc
     code, result = run(capsys, project, log_lines=7)
     assert code == 1
     assert result["msg"] == (
-        "web did not become healthy within 120s (docker compose up exited 1: "
+        "web did not come up healthy (docker compose up --wait, timeout 120s, exited 1: "
         "dependency failed to start: container p-web-1 is unhealthy)"
     )
     assert result["logs"] == ["web-1  | starting", "web-1  | port already in use"]

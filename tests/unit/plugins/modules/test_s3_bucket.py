@@ -472,6 +472,16 @@ def test_absent_with_force_deletes_every_version_and_marker(client):
     assert client.list_buckets()["Buckets"] == []
 
 
+def test_absent_with_force_deletes_objects_written_before_versioning_was_on(client):
+    run(client)
+    client.put_object(Bucket="mlflow", Key="old.pkl", Body=b"x")  # its version is "null"
+    run(client, versioning=True)
+    client.put_object(Bucket="mlflow", Key="new.pkl", Body=b"y")
+    manager, result = run(client, state="absent", force=True)
+    assert manager.changed and result["deleted_objects"] == 2
+    assert client.list_buckets()["Buckets"] == []
+
+
 def test_absent_with_force_deletes_unversioned_objects_in_batches(client, monkeypatch):
     monkeypatch.setattr(mod, "DELETE_BATCH", 2)
     run(client)
@@ -558,6 +568,9 @@ def test_absent_bucket_that_does_not_exist_is_unchanged(client):
         ({"policy": "{not json"}, "policy is not valid JSON"),
         ({"policy": "[1, 2]"}, "policy must be a JSON object"),
         ({"policy": {"Version": "2012-10-17"}}, "policy has no Statement"),
+        ({"policy": {"Statement": ["x"]}}, "policy's Statement must be a statement (a dict) or a non-empty list"),
+        ({"policy": '{"Statement": 5}'}, "policy's Statement must be a statement (a dict) or a non-empty list"),
+        ({"policy": {"Statement": []}}, "policy's Statement must be a statement (a dict) or a non-empty list"),
         ({"lifecycle_expiration": [{"id": "x", "prefix": "", "days": 0}]}, "days must be at least 1"),
         ({"lifecycle_expiration": [{"id": "x", "prefix": "", "days": 1}] * 2}, "rule id 'x' is used twice"),
         ({"wait_timeout": -1}, "wait_timeout must be 0 or more"),

@@ -164,6 +164,35 @@ def test_files_checks_every_item_before_writing_any(capsys, tmp_path):
     assert not (tmp_path / "a").exists()
 
 
+def test_files_checks_every_owner_and_group_before_writing_any(capsys, tmp_path):
+    bad_owner = [{"path": str(tmp_path / "a")}, {"path": str(tmp_path / "b"), "owner": "no-such-user-mlops"}]
+    code, result = run(capsys, files=bad_owner)
+    assert code == 1 and result["msg"] == "owner no-such-user-mlops does not exist on this host"
+    code, result = run(capsys, files=[{"path": str(tmp_path / "a")}, {"path": str(tmp_path / "b"), "group": "nogrp-x"}])
+    assert code == 1 and result["msg"] == "group nogrp-x does not exist on this host"
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_a_new_secret_is_never_readable_beyond_its_owner(capsys, tmp_path, monkeypatch):
+    """Under the usual umask 022 a renamed-in file would be 0644 until its mode is set: seen from inside."""
+    seen = []
+    real = mod.set_attributes
+
+    def spy(module, path, *args):
+        seen.append(stat.S_IMODE(os.stat(path).st_mode))
+        return real(module, path, *args)
+
+    monkeypatch.setattr(mod, "set_attributes", spy)
+    umask = os.umask(0o022)
+    try:
+        code, result = run(capsys, path=str(tmp_path / "pw"), mode="0440")
+    finally:
+        os.umask(umask)
+    assert code == 0 and result["changed"]
+    assert seen == [0o600] and stat.S_IMODE((tmp_path / "pw").stat().st_mode) == 0o440
+    assert os.listdir(tmp_path) == ["pw"]  # no temporary file left beside it
+
+
 def test_files_refuses_the_same_path_twice(capsys, tmp_path):
     code, result = run(capsys, files=[{"path": str(tmp_path / "a")}, {"path": str(tmp_path / "a")}])
     assert code == 1 and result["msg"] == "files names the same path more than once: %s" % (tmp_path / "a")
