@@ -192,6 +192,8 @@ show_failure() {
   # Why a failed scenario failed, for the end of the run's output (a long output may reach the
   # reader cut in the middle): each failed task's name and its error, ignored failures left out.
   echo "==> why molecule:$2 failed (whole log: $1)"
+  # A scenario whose lane died before it started has no log (run_scenarios removed the old one).
+  [ -f "$1" ] || { echo "no log: the scenario did not start"; return 0; }
   # A task's lines are kept until the next task starts, and dropped when it said "...ignoring"
   # (Ansible prints an ignored failure's error too).
   # A long line keeps its start and its end (where a traceback names the exception). Molecule's
@@ -214,6 +216,10 @@ run_scenarios() {
   mkdir -p "$logs"
   printf '%s\n' "$@" >"$queue"
   : >"$logs/results"
+  # Each scenario's lane writes its log afresh; an earlier run's log of one that never starts
+  # this time must not be read as this run's (show_failure).
+  local scenario
+  for scenario in "$@"; do rm -f "$logs/molecule-$scenario.log"; done
   local lane_pids=()
   for lane in $(seq "$MOLECULE_LANES"); do
     (
@@ -239,6 +245,16 @@ run_scenarios() {
     timings+=("$(printf '%-28s %4ss  %s' "molecule:$name" "$secs" "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)")")")
     if [ "$rc" -eq 0 ]; then passed+=("molecule:$name"); else failed+=("molecule:$name"); fi
   done <"$logs/results"
+  # A scenario without a result line did not pass: its lane died (killed, out of memory) while
+  # it ran or before it started. It counts as failed, by name, so the run cannot end "failed 0".
+  local recorded
+  recorded=$(cut -d' ' -f1 "$logs/results")
+  for name in "$@"; do
+    if ! grep -qxF -- "$name" <<<"$recorded"; then
+      timings+=("$(printf '%-28s %4ss  %s' "molecule:$name" "?" "FAILED (no result: its lane ended first)")")
+      failed+=("molecule:$name")
+    fi
+  done
 }
 
 # ---------------------------------------------------------------- main

@@ -15,8 +15,9 @@ the two calls. `fill` then, in one run of that experiment:
    (Insufficient Storage, a status the client does not retry) naming the cause;
 3. checks the aftermath: the server still answers; the same run takes another metric and ends
    FINISHED; the run's metrics are exactly those logged; the small artifact reads back with its
-   checksum; the big artifact is not listed at its full size (no silent truncation passed off
-   as a complete file); a run in another experiment still logs an artifact.
+   checksum; the big artifact is not listed at all (neither whole nor a truncated leftover:
+   the server's error says nothing of it was kept); a run in another experiment still logs an
+   artifact.
 
 Prints one JSON object (the client's error text included); exits non-zero when the big upload
 succeeded or any check of the aftermath failed. The client does not retry
@@ -121,8 +122,9 @@ def aftermath(url: str, run_id: str, small: str, small_sha: str, big_mib: int) -
         out["failures"].append("the run's metadata is not what was logged")
     if not out["small_intact"]:
         out["failures"].append("the artifact logged before the volume filled changed")
-    if listed.get("big.bin") == big_mib * 1024 * 1024:
-        out["failures"].append("the failed upload is listed at its full size")
+    # Listed at any size is a failure: a truncated leftover would be served as if it were whole.
+    if "big.bin" in listed:
+        out["failures"].append(f"the failed upload is listed ({listed['big.bin']} of {big_mib * 1024 * 1024} bytes)")
     if not out["other_experiment_ok"]:
         out["failures"].append("a run on the healthy volume could not log an artifact")
     return out

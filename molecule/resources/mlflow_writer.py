@@ -11,7 +11,8 @@ stop file or after --max-seconds, whichever comes first.
 
 `check` reads the acknowledged run ids back through the server and prints a JSON summary:
 acknowledged, found, errors, and whether the last attempts succeeded. Exits non-zero when an
-acknowledged run is missing or the writer never recovered after the last fault.
+acknowledged run is missing or incomplete (its param, metric or tag absent, or not FINISHED) or
+the writer never recovered after the last fault.
 
 The client does not retry by itself (MLFLOW_HTTP_REQUEST_MAX_RETRIES=0): every failure the
 faults cause is counted here, not hidden by the client's backoff.
@@ -78,7 +79,15 @@ def check(url: str, ca_cert: str, state_dir: Path) -> dict:
     missing = []
     for run_id in acked:
         run = client.get_run(run_id)
-        if run.data.params.get("attempt") is None or "value" not in run.data.metrics:
+        # Acknowledged means every call of write() returned, set_tag and set_terminated included:
+        # the run holds its param, metric and tag, and ended FINISHED (set_terminated's default).
+        # Only acknowledged runs are read here; one whose set_terminated failed may stay RUNNING.
+        if (
+            run.data.params.get("attempt") is None
+            or "value" not in run.data.metrics
+            or run.data.tags.get("writer") != "faults"
+            or run.info.status != "FINISHED"
+        ):
             missing.append(run_id)
     # Runs that the server lists in the experiment, by the writer's tag, must be at least the
     # acknowledged ones (unacknowledged attempts may or may not have landed).
