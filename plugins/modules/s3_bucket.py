@@ -269,7 +269,7 @@ bucket:
   description:
     - The bucket's properties after the task (in check mode, as they would be).
     - A property the endpoint does not implement, or the credentials may not read, is V(null)
-      unless the task sets it.
+      (V({}) for O(tags), V([]) for the lifecycle rules) unless the task sets it.
   returned: when O(state=present)
   type: dict
   contains:
@@ -299,11 +299,15 @@ bucket:
       type: dict
       returned: always
     tags:
-      description: The tags.
+      description: The tags; V({}) when there are none.
       type: dict
       returned: always
     lifecycle:
-      description: The lifecycle rules in the API's shape (C(ID), C(Filter), C(Status), C(Expiration)).
+      description:
+        - The lifecycle rules in the API's shape (C(ID), C(Filter), C(Status), C(Expiration)); V([])
+          when there are none.
+        - A rule that also does what this module does not manage (transitions, tag filters, a date)
+          has an C(Other) key listing those parts; a task with O(lifecycle_expiration) replaces it.
       type: list
       elements: dict
       returned: always
