@@ -904,23 +904,33 @@ def save(data: dict) -> None:
         (out / "latest.md").write_text(report(data), encoding="utf-8")
 
 
-def main() -> None:
-    if sys.argv[1:] == ["--report"]:  # rewrite today's markdown from its JSON (report changes)
-        stamp = datetime.datetime.now(datetime.UTC).date().isoformat()
-        save(json.loads((BENCH / "results" / f"{stamp}.json").read_text(encoding="utf-8")))
-        return
+def start() -> dict:
+    """The benchmark's environment (also exported), on fresh hosts or, with BENCH_REUSE_HOSTS=1, kept ones."""
     env = {
         "ANSIBLE_COLLECTIONS_PATH": str(ROOT / "collections"),
         "ANSIBLE_PIPELINING": "True",
         "MLOPS_BENCH_PASSWORD": os.environ.get("MLOPS_BENCH_PASSWORD") or "bench-" + os.urandom(6).hex(),
     }
     os.environ.update(env)
-    reuse = os.environ.get("BENCH_REUSE_HOSTS") == "1"  # development: hosts kept by BENCH_KEEP_HOSTS=1
-    if reuse:
+    if os.environ.get("BENCH_REUSE_HOSTS") == "1":  # development: hosts kept by BENCH_KEEP_HOSTS=1
         copy_load()
     else:
         destroy_hosts()
         create_hosts()
+    return env
+
+
+def keep_password(env: dict) -> None:
+    """The benchmark user's password on the compose host, for the load generator (mode 0600)."""
+    on_host(COMPOSE_HOST, "sh", "-c", f"umask 077; printf %s '{env['MLOPS_BENCH_PASSWORD']}' > /root/bench-password")
+
+
+def main() -> None:
+    if sys.argv[1:] == ["--report"]:  # rewrite today's markdown from its JSON (report changes)
+        stamp = datetime.datetime.now(datetime.UTC).date().isoformat()
+        save(json.loads((BENCH / "results" / f"{stamp}.json").read_text(encoding="utf-8")))
+        return
+    env = start()
     try:
         data: dict = {
             "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
@@ -949,9 +959,7 @@ def main() -> None:
         else:
             sh(*playbook("inventory-compose"), env=env)
             sh(*playbook("inventory-local"), env=env)
-        on_host(
-            COMPOSE_HOST, "sh", "-c", f"umask 077; printf %s '{env['MLOPS_BENCH_PASSWORD']}' > /root/bench-password"
-        )
+        keep_password(env)
         data["versions"] = versions()
         save(data)
         # Each step returns the report keys it measured; a resumed run skips what it has.

@@ -19,4 +19,7 @@ cd "$root"
 bash scripts/test.sh setup-only
 export MLOPS_CACHE="$root/.cache" MLOPS_IMAGE_CACHE="$root/.cache/images" PATH="$root/.venv/bin:$PATH"
 bash tests/images/build.sh
+if [ "${1:-}" = arena ]; then  # benchmarks/arena.py: the MALLOC_ARENA_MAX side by side
+  exec "$root/.venv/bin/python" benchmarks/arena.py
+fi
 exec "$root/.venv/bin/python" benchmarks/bench.py

@@ -393,7 +393,7 @@ def write_readmes(root: Path = ROOT) -> list[Path]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 if a README is stale")
     parser.add_argument("--root", type=Path, default=ROOT, help="the collection's directory (default: this checkout)")
     args = parser.parse_args(argv)
