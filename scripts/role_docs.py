@@ -117,8 +117,8 @@ EXAMPLES: dict[str, str] = {
         mlflow_server_public_hostnames: [mlflow.example.com]
 """,
     "nginx_auth": """\
-# As in playbooks/site.yml, with the settings of inventories/prod/group_vars/all/main.yml;
-# the users come from ansible-vault (inventories/prod/group_vars/all/vault.yml.example).
+# As in playbooks/site.yml, with the settings of inventories/prod/group_vars/all/stack.yml;
+# the users and the key come from ansible-vault (inventories/prod/group_vars/all/vault.yml.example).
 - name: TLS proxy with basic auth (nginx)
   hosts: nginx_auth
   become: true
@@ -126,7 +126,10 @@ EXAMPLES: dict[str, str] = {
     - role: mlops.mlflow.nginx_auth
       vars:
         nginx_auth_server_names: [mlflow.example.com]
-        nginx_auth_hsts: true
+        nginx_auth_tls_source: content
+        nginx_auth_tls_cert: "{{ lookup('ansible.builtin.file', 'files/mlflow.example.com.fullchain.pem') }}"
+        nginx_auth_tls_key: "{{ vault_nginx_auth_tls_key }}"
+        nginx_auth_hsts: true  # only with a certificate browsers trust
         nginx_auth_users: "{{ vault_nginx_auth_users }}"  # [{name: alice, password: ...}]
 """,
     "compose_project": """\
