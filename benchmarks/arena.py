@@ -30,11 +30,8 @@ WRITER_WINDOW = 30
 
 def deploy(config: dict, env: dict) -> None:
     bench.sh(*bench.playbook("inventory-compose", "-e", json.dumps({"mlflow_server_extra_env": config})), env=env)
-    files = bench.on_host(bench.COMPOSE_HOST, "sh", "-c", "ls /opt/mlflow/*.compose.yml").split()
     bench.on_host(
-        bench.COMPOSE_HOST,
-        *["docker", "compose", "-p", "mlflow", *[f"-f={f}" for f in files]],
-        *["up", "-d", "--wait", "--no-deps", "--force-recreate", "mlflow"],
+        bench.COMPOSE_HOST, *bench.compose_command(), "up", "-d", "--wait", "--no-deps", "--force-recreate", "mlflow"
     )
 
 

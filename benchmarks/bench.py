@@ -159,11 +159,16 @@ def destroy_hosts() -> None:
     subprocess.run(["docker", "network", "rm", "mlops-bench"], capture_output=True, check=False)
 
 
+def compose_command() -> list[str]:
+    """`docker compose` of the compose host's project, with every service file the roles wrote."""
+    files = on_host(COMPOSE_HOST, "sh", "-c", "ls /opt/mlflow/*.compose.yml").split()
+    return ["docker", "compose", "-p", "mlflow"] + [f"-f={f}" for f in files]
+
+
 def deploy_times(env: dict) -> dict:
     first = timed(*playbook("inventory-compose"), env=env)
     local_first = timed(*playbook("inventory-local"), env=env)
-    files = on_host(COMPOSE_HOST, "sh", "-c", "ls /opt/mlflow/*.compose.yml").split()
-    compose = ["docker", "compose", "-p", "mlflow"] + [f"-f={f}" for f in files]
+    compose = compose_command()
     rerun, floor, by_role = [], [], []
     for _repeat in range(REPEATS):
         wall, tasks = profiled(playbook("inventory-compose"), env)
