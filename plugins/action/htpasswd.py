@@ -4,8 +4,10 @@
 
 The managed host needs only python3: the current file is read with slurp, the new content is
 computed here with libpass (verifying existing hashes instead of rewriting them), and written
-with ansible.builtin.copy, which gives an atomic write, file attributes and check mode. Neither
-passwords nor hashes appear in the result or the diff: the diff lists user names.
+with ansible.builtin.copy, which gives an atomic write, file attributes and check mode. A file
+that does not exist yet is first created empty with its final attributes (ansible.builtin.file),
+so that the hashes never sit in a file more open than asked for. Neither passwords nor hashes
+appear in the result or the diff: the diff lists user names.
 """
 
 from __future__ import absolute_import, division, print_function
@@ -13,6 +15,7 @@ from __future__ import absolute_import, division, print_function
 __metaclass__ = type
 
 import base64
+import posixpath
 
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.common.text.converters import to_text
@@ -66,13 +69,18 @@ class ActionModule(ActionBase):
             result.update(changed=False, path=path, users_added=[], users_updated=[], users_removed=[])
             return result
 
+        created = False
+        if current is None and not self._task.check_mode:
+            created = self._create_empty(path, params, task_vars)
         copied = self._write(path, render(new_lines), params, task_vars)
         if copied.get("failed"):
-            raise AnsibleActionFail("writing %s failed: %s" % (path, copied.get("msg", "unknown error")))
+            raise AnsibleActionFail(
+                "writing %s failed: %s" % (path, copied.get("msg", "unknown error")), result=dict(changed=created)
+            )
         # copy leaves them out (or None) for a file that check mode did not create.
         result.update((key, copied[key]) for key in ("mode", "owner", "group") if copied.get(key) is not None)
         result.update(
-            changed=bool(copied.get("changed")),
+            changed=created or bool(copied.get("changed")),
             path=path,
             users_added=added,
             users_updated=updated,
@@ -106,6 +114,33 @@ class ActionModule(ActionBase):
             return base64.b64decode(slurped["content"]).decode("utf-8")
         except UnicodeDecodeError:
             raise HtpasswdError("%s is not UTF-8 text; is it really an htpasswd file?" % path) from None
+
+    def _create_empty(self, path, params, task_vars):
+        """Create the missing file empty, with its final mode, owner and group, before any hash is in it.
+
+        copy's atomic_move gives a file it creates the mode 0666 less the umask (0644 under the usual
+        022) and only then sets the requested attributes: the hashes would be readable by everyone
+        meanwhile, and for good when that fails (an unknown owner). No copy option avoids that (even
+        validate's early chmod is undone). A file that exists keeps its mode, owner and group through
+        atomic_move (the new content is renamed in with them), so copy then fills a file that was
+        never more open than asked for. The file module removes a file it created when setting the
+        attributes fails, so a bad owner or group leaves nothing behind. Returns True (it changed).
+        """
+        mode = params["mode"]
+        if mode is None or mode == "preserve":
+            mode = "0600"  # copy's preserve keeps the mode of its content's temporary file: 0600
+        touch_args = dict(path=path, state="touch", mode=mode, owner=params["owner"], group=params["group"])
+        touched = self._execute_module(
+            module_name="ansible.legacy.file",
+            module_args=dict((k, v) for k, v in touch_args.items() if v is not None),
+            task_vars=task_vars,
+        )
+        if touched.get("failed"):
+            msg = touched.get("msg", "unknown error")
+            if msg.startswith("Error, could not touch target"):  # the file module keeps the OSError to itself
+                msg += " Does %s exist, writable by the remote user?" % posixpath.dirname(path)
+            raise AnsibleActionFail("cannot create %s (no hash was written): %s" % (path, msg))
+        return True
 
     def _write(self, path, content, params, task_vars):
         """Write content with ansible.builtin.copy (atomic, attributes, check mode), quietly."""

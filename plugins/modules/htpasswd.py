@@ -44,6 +44,11 @@ notes:
     milliseconds per request; this module does not use it.
   - Bcrypt hashes are written as C($2y$), which Apache's tools and nginx accept;
     C($2b$)/C($2a$) entries written by other tools are verified as they are.
+  - A file that does not exist yet is first created empty with its final O(mode), O(owner) and
+    O(group) (with M(ansible.builtin.file)) and only then filled, so the hashes are never in a file
+    more open than asked for (M(ansible.builtin.copy) alone would create it as the umask allows,
+    usually readable by everyone, and set the attributes afterwards). An O(owner) or O(group)
+    unknown on the host therefore fails before any hash is written, and leaves no file.
 attributes:
   check_mode:
     support: full
@@ -131,6 +136,7 @@ options:
   mode:
     description:
       - Permissions of the file, as for M(ansible.builtin.copy).
+      - With V(null), an existing file keeps its mode and a new one is V(0600).
     type: raw
     default: "0640"
   owner:

@@ -4,6 +4,7 @@ nginx is Debian's (the test command installs it); it runs on 127.0.0.1 with a co
 a temporary directory. A missing nginx fails the test: it is not skipped.
 """
 
+import os
 import shutil
 import subprocess
 import tempfile
@@ -150,6 +151,34 @@ def test_entries_written_by_apache_htpasswd_are_recognised(run_tasks, tmp_path, 
     assert rc == 0, output
     assert results[0]["users_updated"] == [] and results[0]["changed"] is False
     assert path.read_text(encoding="utf-8") == before
+
+
+@pytest.mark.parametrize(("kind", "value"), [("owner", "no-such-user-mlops"), ("group", "no-such-group-mlops")])
+def test_a_new_file_with_an_unknown_owner_or_group_fails_and_leaves_no_hashes(run_tasks, tmp_path, kind, value):
+    # Under the usual umask, copy alone created the file 0644 with the hashes, then failed to chown it.
+    path = tmp_path / "users"
+    umask = os.umask(0o022)
+    try:
+        rc, results, _output = run_tasks([_module(path, name="alice", password="pw", **{kind: value})])
+    finally:
+        os.umask(umask)
+    assert rc != 0
+    assert not path.exists()
+    assert results[0]["msg"].startswith(f"cannot create {path} (no hash was written): ")
+    assert value in results[0]["msg"]
+
+
+def test_a_new_file_gets_its_mode_owner_and_group_under_the_usual_umask(run_tasks, tmp_path):
+    path = tmp_path / "users"
+    umask = os.umask(0o022)
+    try:
+        rc, results, output = run_tasks([_module(path, name="alice", password="pw", owner="nobody", group="nogroup")])
+    finally:
+        os.umask(umask)
+    assert rc == 0, output
+    assert results[0]["changed"] is True
+    assert (results[0]["mode"], results[0]["owner"], results[0]["group"]) == ("0640", "nobody", "nogroup")
+    assert oct(path.stat().st_mode & 0o777) == "0o640"
 
 
 def test_missing_file_with_create_false_fails_clearly(run_tasks, tmp_path):
