@@ -1,0 +1,51 @@
+"""nginx_auth refuses a user list nobody could log in with, before it changes anything.
+
+A real ansible-playbook runs the role on localhost: without nginx_auth_users (required in the
+role's argument spec), with an empty list, or with an entry whose password is empty, the run
+fails with a message naming the variable, and no task that changes the host ran.
+"""
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def _nginx_auth(**role_vars):
+    return {
+        "ansible.builtin.include_role": {"name": "mlops.mlflow.nginx_auth"},
+        "vars": {
+            "nginx_auth_server_names": ["localhost"],
+            "nginx_auth_upstream_servers": ["127.0.0.1:5000"],
+            **role_vars,
+        },
+    }
+
+
+def _assert_refused(rc, results, output, expected):
+    assert rc != 0, output
+    failed = [r for r in results if r.get("failed")]
+    assert len(failed) == 1, output
+    assert expected in failed[0].get("msg", ""), failed[0]
+    # Nothing before the refusal changed the host (only the checks and a fact gathering ran).
+    assert not any(r.get("changed") for r in results), output
+    assert results[-1] is failed[0], "tasks ran after the refusal:\n" + output
+
+
+def test_without_users_the_argument_spec_refuses_the_role(run_tasks):
+    rc, results, output = run_tasks([_nginx_auth()])
+
+    _assert_refused(rc, results, output, "missing required arguments: nginx_auth_users")
+    role_tasks = [r for r in results if r.get("action") != "ansible.builtin.include_role"]
+    assert len(role_tasks) == 1, "the argument spec check is the role's first task:\n" + output
+
+
+@pytest.mark.parametrize(
+    "users",
+    [[], [{"name": "alice", "password": ""}], [{"name": "", "password": "s3cret-pw"}]],
+    ids=["empty list", "empty password", "empty name"],
+)
+def test_a_user_list_nobody_could_log_in_with_is_refused(run_tasks, users):
+    rc, results, output = run_tasks([_nginx_auth(nginx_auth_users=users)])
+
+    _assert_refused(rc, results, output, "nginx_auth_users is empty or has an entry without a name or a password")
+    assert "s3cret-pw" not in output
