@@ -112,7 +112,7 @@ def write(url: str, ca_cert: str, state_dir: Path, max_seconds: float) -> dict:
 
 def _docker_time(stamp: str) -> float:
     """Seconds since the epoch of a Docker timestamp (nanoseconds, 'Z')."""
-    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    whole, _dot, fraction = stamp.rstrip("Z").partition(".")
     return datetime.fromisoformat(f"{whole}.{(fraction or '0')[:6]:0<6}+00:00").timestamp()
 
 
