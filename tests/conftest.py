@@ -12,4 +12,6 @@ ROOT = Path(__file__).resolve().parent.parent
 COLLECTIONS = ROOT / "collections"
 
 sys.path.insert(0, str(COLLECTIONS))
+# Helpers shared by the unit tests of several plugin types (module_runner.py).
+sys.path.insert(0, str(ROOT / "tests" / "unit"))
 os.environ["ANSIBLE_COLLECTIONS_PATH"] = str(COLLECTIONS)

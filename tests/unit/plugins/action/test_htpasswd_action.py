@@ -5,9 +5,7 @@ here in-process instead: ansible-core's own slurp, file and copy modules on a te
 so the plugin's decisions and ansible-core's file handling (atomic_move) are both real.
 """
 
-import contextlib
 import importlib
-import io
 import json
 import os
 import stat
@@ -16,8 +14,8 @@ from types import SimpleNamespace
 import pytest
 from ansible.errors import AnsibleActionFail
 from ansible.module_utils.basic import AnsibleModule
-from ansible.module_utils.testing import patch_module_args
 from ansible.plugins import loader as plugin_loader
+from module_runner import run_main
 
 from ansible_collections.mlops.mlflow.plugins.action.htpasswd import ActionModule
 
@@ -25,13 +23,9 @@ ME = str(os.getuid())
 MY_GROUP = str(os.getgid())
 
 
-def run_module(name, args):
+def run_module(name, capsys, args):
     """Run ansible-core's module ansible.legacy.<name> in this process, as the host would; return its result."""
-    module = importlib.import_module("ansible.modules." + name.rsplit(".", 1)[-1])
-    out = io.StringIO()
-    with patch_module_args(args), contextlib.redirect_stdout(out), pytest.raises(SystemExit):
-        module.main()
-    return json.loads(out.getvalue())
+    return run_main(importlib.import_module("ansible.modules." + name.rsplit(".", 1)[-1]), capsys, args)[1]
 
 
 class Task:
@@ -52,7 +46,8 @@ class Task:
 class Host:
     """The managed host, in-process: records each module run and each copy, in order."""
 
-    def __init__(self, tmp_path, monkeypatch):
+    def __init__(self, tmp_path, monkeypatch, capsys):
+        self.capsys = capsys
         self.calls = []
         self.copy_tasks = []
         self.copy_result = None  # set to make the copy action return this instead of copying
@@ -62,7 +57,7 @@ class Host:
 
     def execute_module(self, module_name=None, module_args=None, task_vars=None, **_kwargs):
         self.calls.append((module_name, dict(module_args)))
-        return run_module(module_name, module_args)
+        return run_module(module_name, self.capsys, module_args)
 
     def action(self, name, task=None, **_kwargs):
         assert name == "ansible.legacy.copy"
@@ -81,12 +76,12 @@ class Host:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(task.args["content"])
         args = dict((k, v) for k, v in task.args.items() if k != "content")
-        return run_module("ansible.legacy.copy", dict(args, src=str(source)))
+        return run_module("ansible.legacy.copy", self.capsys, dict(args, src=str(source)))
 
 
 @pytest.fixture
-def host(tmp_path, monkeypatch):
-    return Host(tmp_path, monkeypatch)
+def host(tmp_path, monkeypatch, capsys):
+    return Host(tmp_path, monkeypatch, capsys)
 
 
 @pytest.fixture

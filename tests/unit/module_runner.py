@@ -1,4 +1,5 @@
-"""Shared by the module tests (imported from beside them): run a module's main() the way Ansible runs it."""
+"""Shared by the module and action plugin tests (tests/conftest.py puts tests/unit on sys.path):
+run a module's main() the way Ansible runs it."""
 
 import json
 
