@@ -1,5 +1,6 @@
 """Shared helpers of the integration tests: run real playbooks on localhost, find free ports,
-run moto's S3 server (the stand-in for MinIO) on 127.0.0.1."""
+run the S3 stand-in for MinIO on 127.0.0.1: the Molecule scenarios' own (tests/images/s3-moto/minio,
+moto's S3 server that checks SigV4 signatures against MinIO's root user and password)."""
 
 import json
 import os
@@ -14,6 +15,9 @@ import pytest
 import yaml
 
 BIN = Path(sys.executable).parent
+STANDIN = Path(__file__).resolve().parents[1] / "images/s3-moto/minio"
+# The stand-in's root user and password: the only keys it accepts.
+S3_KEYS = {"access_key": "mlops-test", "secret_key": "mlops-test-secret"}
 
 
 def free_port() -> int:
@@ -23,22 +27,23 @@ def free_port() -> int:
 
 
 def start_moto(port, delay=0):
-    """moto_server on 127.0.0.1:port, started after ``delay`` seconds when asked to."""
-    command = [str(BIN / "moto_server"), "-H", "127.0.0.1", "-p", str(port)]
+    """The S3 stand-in (`minio server`) on 127.0.0.1:port, started after ``delay`` seconds when asked to."""
+    command = [sys.executable, str(STANDIN), "server", "/data", "--address", f"127.0.0.1:{port}"]
     if delay:
         command = ["sh", "-c", f'sleep {delay}; exec "$0" "$@"', *command]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    env = dict(os.environ, MINIO_ROOT_USER=S3_KEYS["access_key"], MINIO_ROOT_PASSWORD=S3_KEYS["secret_key"])
+    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
 def wait_until_up(port, proc):
     for _attempt in range(150):
         try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/moto-api/", timeout=1)
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/minio/health/live", timeout=1)
             return
         except OSError:
             time.sleep(0.1)
     proc.kill()
-    raise AssertionError("moto_server did not start")
+    raise AssertionError("the S3 stand-in did not start")
 
 
 def stop_moto(proc):
@@ -48,7 +53,7 @@ def stop_moto(proc):
 
 @pytest.fixture(scope="module")
 def endpoint():
-    """One moto S3 server (the stand-in for MinIO) per test module, on 127.0.0.1."""
+    """One S3 stand-in for MinIO per test module, on 127.0.0.1."""
     port = free_port()
     proc = start_moto(port)
     wait_until_up(port, proc)

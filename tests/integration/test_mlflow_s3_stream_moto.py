@@ -1,6 +1,7 @@
 """The MLflow image's mlflow_s3_stream_upload.py, against a real S3 endpoint over HTTP.
 
-moto's S3 server stands in for MinIO here (no MinIO build can be had on the test machine), on
+The Molecule scenarios' S3 stand-in for MinIO (moto's S3 server checking SigV4 signatures
+against the root user and password; no MinIO build can be had on the test machine) runs on
 127.0.0.1, started and stopped by these tests. MLflow's own S3ArtifactRepository and boto3 do
 the uploads; only the request's chunks are made up. The end-to-end proof is the Molecule
 verify of the compose stage: a 50 MiB artifact logged with the MLflow client through nginx and
@@ -19,13 +20,15 @@ from pathlib import Path
 import boto3
 import pytest
 
+from .conftest import S3_KEYS
+
 pytestmark = pytest.mark.integration
 
 MODULE = Path(__file__).resolve().parents[2] / "roles/mlflow_server/files/mlflow_s3_stream_upload.py"
 # The image puts the startup modules and the helper they import (mlflow_import_hook.py) in
 # site-packages; here their directory is on the path.
 sys.path.insert(0, str(MODULE.parent))
-KEYS = {"AWS_ACCESS_KEY_ID": "mlops-test", "AWS_SECRET_ACCESS_KEY": "mlops-test-secret"}
+KEYS = {"AWS_ACCESS_KEY_ID": S3_KEYS["access_key"], "AWS_SECRET_ACCESS_KEY": S3_KEYS["secret_key"]}
 BUCKET = "mlflow-stream"
 MIB = 1024 * 1024
 

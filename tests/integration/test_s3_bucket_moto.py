@@ -1,13 +1,14 @@
 """mlops.mlflow.s3_bucket run by ansible-playbook against a real S3 endpoint over HTTP.
 
-moto's S3 server (``moto_server``) stands in for MinIO here: no MinIO build can be had on the
-test machine (no container registry, not on PyPI, not in Debian). moto answers the same S3 API
-that boto3 speaks to MinIO, over real HTTP with path-style addressing and SigV4 signatures. It
-listens on 127.0.0.1 only and is started and stopped by these tests; nothing else is contacted.
+The Molecule scenarios' S3 stand-in for MinIO (tests/images/s3-moto/minio) serves here: no MinIO
+build can be had on the test machine (no container registry, not on PyPI, not in Debian). It is
+moto's S3 server, which answers the same S3 API that boto3 speaks to MinIO, over real HTTP with
+path-style addressing, behind MinIO's credential checks: SigV4 signatures against the root user
+and password, anonymous requests only where the bucket's policy allows them. It listens on
+127.0.0.1 only and is started and stopped by these tests; nothing else is contacted.
 
-What moto does not show: MinIO's missing public access block API, and credential or anonymous
-access checks (moto accepts any key and enforces no policy); the unit tests cover the error
-handling for those with stubbed answers.
+What the stand-in does not show: MinIO's missing public access block API; the unit tests cover
+the error handling for it with stubbed answers.
 """
 
 import itertools
@@ -16,12 +17,13 @@ import time
 
 import boto3
 import pytest
+import requests
 
-from .conftest import free_port, start_moto, stop_moto
+from .conftest import S3_KEYS, free_port, start_moto, stop_moto
 
 pytestmark = pytest.mark.integration
 
-KEYS = {"access_key": "mlops-test", "secret_key": "mlops-test-secret"}
+KEYS = S3_KEYS
 _names = itertools.count()
 
 
@@ -133,10 +135,28 @@ def test_check_mode_on_an_existing_bucket_writes_nothing(run_tasks, endpoint, bu
 
 
 def test_public_read_is_granted_only_when_asked_and_taken_back(run_tasks, endpoint, bucket):
-    rc, results, out = run_tasks([_task(endpoint, bucket, public_read=True), _task(endpoint, bucket)])
+    rc, results, out = run_tasks([_task(endpoint, bucket, public_read=True)])
     assert rc == 0, out
     assert results[0]["bucket"]["policy"]["Statement"][0]["Principal"] == {"AWS": ["*"]}
-    assert results[1]["changed"] and results[1]["bucket"]["policy"] is None
+    _s3(endpoint).put_object(Bucket=bucket, Key="model.pkl", Body=b"weights")
+    # Anonymous HTTP, as anyone on the network would read it: downloads only, no listing.
+    assert requests.get(f"{endpoint}/{bucket}/model.pkl", timeout=10).content == b"weights"
+    assert requests.get(f"{endpoint}/{bucket}", timeout=10).status_code == 403
+    rc, results, out = run_tasks([_task(endpoint, bucket)])
+    assert rc == 0, out
+    assert results[0]["changed"] and results[0]["bucket"]["policy"] is None
+    refused = requests.get(f"{endpoint}/{bucket}/model.pkl", timeout=10)
+    assert refused.status_code == 403 and "<Code>AccessDenied</Code>" in refused.text
+
+
+def test_wrong_secret_key_fails_with_the_store_s_answer(run_tasks, endpoint, bucket):
+    task = _task(endpoint, bucket)
+    task["mlops.mlflow.s3_bucket"]["secret_key"] = "not-the-password"
+    rc, results, out = run_tasks([task])
+    assert rc != 0
+    assert "SignatureDoesNotMatch" in results[0]["msg"]
+    assert "not-the-password" not in out
+    assert bucket not in [b["Name"] for b in _s3(endpoint).list_buckets()["Buckets"]]
 
 
 def test_secret_key_is_not_in_the_output(run_tasks, endpoint, bucket):
