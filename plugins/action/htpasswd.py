@@ -74,9 +74,18 @@ class ActionModule(ActionBase):
             created = self._create_empty(path, params, task_vars)
         copied = self._write(path, render(new_lines), params, task_vars)
         if copied.get("failed"):
-            raise AnsibleActionFail(
-                "writing %s failed: %s" % (path, copied.get("msg", "unknown error")), result=dict(changed=created)
-            )
+            msg = "writing %s failed: %s" % (path, copied.get("msg", "unknown error"))
+            if created:
+                # Leave the host as it was: an empty htpasswd file would have nginx refuse every user.
+                removed = self._execute_module(
+                    module_name="ansible.legacy.file", module_args=dict(path=path, state="absent"), task_vars=task_vars
+                )
+                if removed.get("failed"):
+                    msg += "; the empty file created for it is left behind: %s" % removed.get("msg", "unknown error")
+                else:
+                    msg += "; the empty file created for it was removed"
+                    created = False
+            raise AnsibleActionFail(msg, result=dict(changed=created))
         # copy leaves them out (or None) for a file that check mode did not create.
         result.update((key, copied[key]) for key in ("mode", "owner", "group") if copied.get(key) is not None)
         result.update(

@@ -48,7 +48,9 @@ notes:
     O(group) (with M(ansible.builtin.file)) and only then filled, so the hashes are never in a file
     more open than asked for (M(ansible.builtin.copy) alone would create it as the umask allows,
     usually readable by everyone, and set the attributes afterwards). An O(owner) or O(group)
-    unknown on the host therefore fails before any hash is written, and leaves no file.
+    unknown on the host therefore fails before any hash is written, and leaves no file. When the
+    write itself fails after that (a full disk), the empty file is removed again, since nginx would
+    refuse every user with it.
 attributes:
   check_mode:
     support: full

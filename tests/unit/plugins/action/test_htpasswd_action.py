@@ -204,10 +204,25 @@ def test_the_result_and_diff_of_a_new_file_name_users_and_hold_no_secret(host, t
     assert copy_task.no_log is True and copy_task.diff is False
 
 
-def test_a_failed_write_after_the_file_was_created_says_so_and_reports_the_change(host, tmp_path):
+def test_a_failed_write_after_the_file_was_created_removes_it_again(host, tmp_path):
     path = tmp_path / "users"
+    host.copy_result = dict(failed=True, msg="No space left on device")
+    with pytest.raises(AnsibleActionFail) as failure:
+        run(host, path=str(path), name="alice", password="pw")
+    assert str(failure.value) == (
+        f"writing {path} failed: No space left on device; the empty file created for it was removed"
+    )
+    assert failure.value.result["changed"] is False
+    assert not path.exists()
+    assert host.calls[-1] == ("ansible.legacy.file", {"path": str(path), "state": "absent"})
+
+
+def test_a_failed_write_to_an_existing_file_leaves_it_alone(host, tmp_path):
+    path = tmp_path / "users"
+    path.write_text("bob:$apr1$x$y\n", encoding="utf-8")
     host.copy_result = dict(failed=True, msg="No space left on device")
     with pytest.raises(AnsibleActionFail, match=r"^writing \S+ failed: No space left on device$") as failure:
         run(host, path=str(path), name="alice", password="pw")
-    assert failure.value.result["changed"] is True
-    assert path.read_text(encoding="utf-8") == "" and mode_of(path) == 0o640  # empty, as closed as asked
+    assert failure.value.result["changed"] is False
+    assert path.read_text(encoding="utf-8") == "bob:$apr1$x$y\n"
+    assert "ansible.legacy.file" not in modules(host)
