@@ -2,6 +2,8 @@
 run the S3 stand-in for MinIO on 127.0.0.1: the Molecule scenarios' own (tests/images/s3-moto/minio,
 moto's S3 server that checks SigV4 signatures against MinIO's root user and password)."""
 
+import contextlib
+import importlib.util
 import json
 import os
 import socket
@@ -11,13 +13,54 @@ import time
 import urllib.request
 from pathlib import Path
 
+import boto3
 import pytest
 import yaml
 
 BIN = Path(sys.executable).parent
 STANDIN = Path(__file__).resolve().parents[1] / "images/s3-moto/minio"
+IMAGE_FILES = Path(__file__).resolve().parents[2] / "roles/mlflow_server/files"
 # The stand-in's root user and password: the only keys it accepts.
 S3_KEYS = {"access_key": "mlops-test", "secret_key": "mlops-test-secret"}
+
+
+def s3_client(endpoint, secret_key=S3_KEYS["secret_key"]):
+    """boto3's S3 client for the stand-in at ``endpoint``, signing with its root user."""
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id=S3_KEYS["access_key"],
+        aws_secret_access_key=secret_key,
+    )
+
+
+@contextlib.contextmanager
+def environment(**values):
+    """os.environ with ``values`` set, restored afterwards (MLflow's S3 repository reads it)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def load_image_module(name, as_name=None):
+    """Run the MLflow image's startup module ``name`` (roles/mlflow_server/files) as the image
+    does; return the module."""
+    sys.path.insert(0, str(IMAGE_FILES))  # the image puts mlflow_import_hook.py beside it
+    try:
+        spec = importlib.util.spec_from_file_location(as_name or name, IMAGE_FILES / f"{name}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(IMAGE_FILES))
+    return module
 
 
 def free_port() -> int:
@@ -26,12 +69,15 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_moto(port, delay=0):
-    """The S3 stand-in (`minio server`) on 127.0.0.1:port, started after ``delay`` seconds when asked to."""
+def start_moto(port, delay=0, env=None):
+    """The S3 stand-in (`minio server`) on 127.0.0.1:port, started after ``delay`` seconds when
+    asked to; ``env``: more environment (MLOPS_STANDIN_CAPACITY_BYTES)."""
     command = [sys.executable, str(STANDIN), "server", "/data", "--address", f"127.0.0.1:{port}"]
     if delay:
         command = ["sh", "-c", f'sleep {delay}; exec "$0" "$@"', *command]
-    env = dict(os.environ, MINIO_ROOT_USER=S3_KEYS["access_key"], MINIO_ROOT_PASSWORD=S3_KEYS["secret_key"])
+    env = dict(
+        os.environ, MINIO_ROOT_USER=S3_KEYS["access_key"], MINIO_ROOT_PASSWORD=S3_KEYS["secret_key"], **(env or {})
+    )
     return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 

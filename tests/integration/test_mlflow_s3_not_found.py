@@ -7,56 +7,33 @@ file into a temporary directory). The answer through nginx (404 with ``RESOURCE_
 is checked by the stack scenarios' Molecule verify.
 """
 
-import importlib.util
-import os
-import sys
 from pathlib import Path
 
-import boto3
 import pytest
 from mlflow.exceptions import MlflowException
 
-from .conftest import S3_KEYS
+from .conftest import S3_KEYS, environment, load_image_module, s3_client
 
 pytestmark = pytest.mark.integration
 
-FILES = Path(__file__).resolve().parents[2] / "roles/mlflow_server/files"
 BUCKET = "mlflow-not-found"
 
 
 @pytest.fixture(scope="module")
 def repository_class(endpoint):
-    client = boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        region_name="us-east-1",
-        aws_access_key_id=S3_KEYS["access_key"],
-        aws_secret_access_key=S3_KEYS["secret_key"],
-    )
+    client = s3_client(endpoint)
     client.create_bucket(Bucket=BUCKET)
     client.put_object(Bucket=BUCKET, Key="1/run/artifacts/model/weights.bin", Body=b"weights")
-    env = {
-        "MLFLOW_S3_ENDPOINT_URL": endpoint,
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": S3_KEYS["access_key"],
-        "AWS_SECRET_ACCESS_KEY": S3_KEYS["secret_key"],
-    }
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    sys.path.insert(0, str(FILES))  # the image puts mlflow_import_hook.py beside it
-    try:
-        spec = importlib.util.spec_from_file_location("mlflow_s3_not_found", FILES / "mlflow_s3_not_found.py")
-        spec.loader.exec_module(importlib.util.module_from_spec(spec))
-    finally:
-        sys.path.remove(str(FILES))
-    from mlflow.store.artifact.s3_artifact_repo import S3ArtifactRepository
+    with environment(
+        MLFLOW_S3_ENDPOINT_URL=endpoint,
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_ACCESS_KEY_ID=S3_KEYS["access_key"],
+        AWS_SECRET_ACCESS_KEY=S3_KEYS["secret_key"],
+    ):
+        load_image_module("mlflow_s3_not_found")
+        from mlflow.store.artifact.s3_artifact_repo import S3ArtifactRepository
 
-    yield S3ArtifactRepository
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
+        yield S3ArtifactRepository
 
 
 def test_a_missing_artifact_is_resource_does_not_exist(repository_class, tmp_path):
@@ -87,12 +64,7 @@ def test_other_s3_errors_stay_internal(repository_class, tmp_path):
 
 
 def test_loading_twice_wraps_once(repository_class):
-    spec = importlib.util.spec_from_file_location("mlflow_s3_not_found_again", FILES / "mlflow_s3_not_found.py")
-    sys.path.insert(0, str(FILES))
-    try:
-        spec.loader.exec_module(importlib.util.module_from_spec(spec))
-    finally:
-        sys.path.remove(str(FILES))
+    load_image_module("mlflow_s3_not_found", "mlflow_s3_not_found_again")
     download = vars(repository_class)["_download_file"]
     assert download._mlops_not_found is True
     assert not getattr(download.__wrapped__, "_mlops_not_found", False)

@@ -10,32 +10,25 @@ its bytes read back from the bucket, then a 1 GiB upload through nginx stored wh
 
 import asyncio
 import hashlib
-import importlib.util
 import io
 import os
 import subprocess
 import sys
-from pathlib import Path
 
-import boto3
 import pytest
 
-from .conftest import S3_KEYS
+from .conftest import IMAGE_FILES, S3_KEYS, environment, load_image_module, s3_client
 
 pytestmark = pytest.mark.integration
 
-MODULE = Path(__file__).resolve().parents[2] / "roles/mlflow_server/files/mlflow_s3_stream_upload.py"
-# The image puts the startup modules and the helper they import (mlflow_import_hook.py) in
-# site-packages; here their directory is on the path.
-sys.path.insert(0, str(MODULE.parent))
-KEYS = {"AWS_ACCESS_KEY_ID": S3_KEYS["access_key"], "AWS_SECRET_ACCESS_KEY": S3_KEYS["secret_key"]}
+MODULE = IMAGE_FILES / "mlflow_s3_stream_upload.py"
 BUCKET = "mlflow-stream"
 MIB = 1024 * 1024
 
 
 @pytest.fixture(scope="module")
 def s3(endpoint):
-    client = boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", **_lower(KEYS))
+    client = s3_client(endpoint)
     client.create_bucket(Bucket=BUCKET)
     return client
 
@@ -44,23 +37,16 @@ def s3(endpoint):
 def repository(endpoint, s3):
     """An S3ArtifactRepository of this process, patched by the module as the image loads it."""
     del s3  # the bucket must exist
-    env = {**KEYS, "MLFLOW_S3_ENDPOINT_URL": endpoint, "AWS_DEFAULT_REGION": "us-east-1"}
-    saved = {name: os.environ.get(name) for name in env}
-    os.environ.update(env)
-    spec = importlib.util.spec_from_file_location("mlflow_s3_stream_upload", MODULE)
-    spec.loader.exec_module(importlib.util.module_from_spec(spec))
-    from mlflow.store.artifact.s3_artifact_repo import S3ArtifactRepository
+    with environment(
+        AWS_ACCESS_KEY_ID=S3_KEYS["access_key"],
+        AWS_SECRET_ACCESS_KEY=S3_KEYS["secret_key"],
+        MLFLOW_S3_ENDPOINT_URL=endpoint,
+        AWS_DEFAULT_REGION="us-east-1",
+    ):
+        load_image_module("mlflow_s3_stream_upload")
+        from mlflow.store.artifact.s3_artifact_repo import S3ArtifactRepository
 
-    yield S3ArtifactRepository(f"s3://{BUCKET}/1/run-id/artifacts")
-    for name, value in saved.items():
-        if value is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = value
-
-
-def _lower(keys):
-    return {name.lower(): value for name, value in keys.items()}
+        yield S3ArtifactRepository(f"s3://{BUCKET}/1/run-id/artifacts")
 
 
 async def _chunks(data, size, fail_after=None):
@@ -134,9 +120,7 @@ def test_sync_stream_uploads_too(repository, s3):
 
 
 def test_reader_returns_exactly_what_is_asked_across_chunk_edges():
-    spec = importlib.util.spec_from_file_location("mlflow_s3_stream_upload_reader", MODULE)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_image_module("mlflow_s3_stream_upload", "mlflow_s3_stream_upload_reader")
     data = bytes(range(256)) * 40  # 10240 bytes in chunks of 7
 
     async def read_all():

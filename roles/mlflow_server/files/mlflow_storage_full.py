@@ -11,7 +11,14 @@ answered with HTTP 507 (Insufficient Storage), which the client does not retry, 
 that names the cause and the artifact. MLflow itself still removes the partial file (it writes
 to a staging file and only renames a complete one), so the space the failed upload took is
 free again. The server's log names the refused artifact and the cause. Any other error is left
-as it was. Uploads to S3 are not concerned: a full bucket answers with its own error.
+as it was.
+
+The same holds for an S3 store whose drives are full: MinIO answers the upload (a PUT, or a
+part of a multipart upload) with HTTP 507 ``XMinioStorageFull``, which MLflow passes on as a
+500. The S3 repository's uploads (``log_artifact``, which the streaming upload of
+mlflow_s3_stream_upload.py goes through too) answer 507 with the store's own code and message
+instead. boto3 aborts a multipart upload that failed, so nothing of the file is kept there
+either.
 """
 
 import errno
@@ -23,7 +30,9 @@ import os
 from mlflow_import_hook import after_import
 
 _TARGET = "mlflow.store.artifact.local_artifact_repo"
+_S3_TARGET = "mlflow.store.artifact.s3_artifact_repo"
 _FULL = {errno.ENOSPC, errno.EDQUOT}
+_S3_FULL = {"XMinioStorageFull"}  # and any answer with HTTP status 507
 _LOG = logging.getLogger("mlflow.server.mlops_storage_full")  # MLflow's handler prints it
 _METHODS = ("log_artifact", "log_artifact_from_stream", "log_artifact_from_async_stream")
 
@@ -41,15 +50,31 @@ def _error_class():
     return ArtifactStorageFull
 
 
-def _storage_full(error, name):
-    """The exception answered for the OSError ``error`` while storing the artifact ``name``;
-    the server's log gets the artifact's name and the OSError."""
+def _full_cause(error):
+    """(cause, remedy) when ``error`` says the artifact store is full, else None."""
+    if isinstance(error, OSError) and error.errno in _FULL:
+        return str(error.strerror), "Free or grow the artifact volume"
+    seen, hops = error, 0
+    while seen is not None and hops < 5:  # boto3 wraps the S3 answer (S3UploadFailedError)
+        response = getattr(seen, "response", None)
+        if isinstance(response, dict):
+            answer = response.get("Error") or {}
+            if answer.get("Code") in _S3_FULL or response.get("ResponseMetadata", {}).get("HTTPStatusCode") == 507:
+                cause = f"the S3 store answered {answer.get('Code', '507')}: {answer.get('Message', '')}".rstrip(": ")
+                return cause, "Free space on the S3 store (MinIO's drives)"
+        seen, hops = seen.__cause__ or seen.__context__, hops + 1
+    return None
+
+
+def _storage_full(error, cause, name):
+    """The exception answered for ``error`` (the store is full, ``cause``) while storing the
+    artifact ``name``; the server's log gets the artifact's name and the error."""
     from mlflow.protos.databricks_pb2 import IO_ERROR  # pylint: disable=import-outside-toplevel
 
     _LOG.warning("Refused the artifact %r, the artifact store has no space left: %s", name, error)
     return _error_class()(
-        f"The artifact store has no space left ({error.strerror}): '{name}' was not stored, "
-        "and nothing of it was kept. Free or grow the artifact volume, then log it again.",
+        f"The artifact store has no space left ({cause[0]}): '{name}' was not stored, "
+        f"and nothing of it was kept. {cause[1]}, then log it again.",
         error_code=IO_ERROR,
     )
 
@@ -69,10 +94,11 @@ def _wrap(method):
         async def wrapper(self, *args, **kwargs):
             try:
                 return await method(self, *args, **kwargs)
-            except OSError as error:
-                if error.errno not in _FULL:
+            except Exception as error:
+                cause = _full_cause(error)
+                if cause is None:
                     raise
-                raise _storage_full(error, _artifact_name(method, self, args, kwargs)) from error
+                raise _storage_full(error, cause, _artifact_name(method, self, args, kwargs)) from error
 
     else:
 
@@ -80,20 +106,22 @@ def _wrap(method):
         def wrapper(self, *args, **kwargs):
             try:
                 return method(self, *args, **kwargs)
-            except OSError as error:
-                if error.errno not in _FULL:
+            except Exception as error:
+                cause = _full_cause(error)
+                if cause is None:
                     raise
-                raise _storage_full(error, _artifact_name(method, self, args, kwargs)) from error
+                raise _storage_full(error, cause, _artifact_name(method, self, args, kwargs)) from error
 
     wrapper._mlops_storage_full = True  # pylint: disable=protected-access
     return wrapper
 
 
-def _patch(module):
-    repository = module.LocalArtifactRepository
-    for name in _METHODS:
+def _patch_class(repository, names):
+    for name in names:
         if name in vars(repository):
             setattr(repository, name, _wrap(vars(repository)[name]))
 
 
-after_import(_TARGET, _patch)
+after_import(_TARGET, lambda module: _patch_class(module.LocalArtifactRepository, _METHODS))
+# The streaming upload of mlflow_s3_stream_upload.py stores through log_artifact as well.
+after_import(_S3_TARGET, lambda module: _patch_class(module.S3ArtifactRepository, ("log_artifact",)))
