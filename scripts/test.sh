@@ -212,14 +212,18 @@ run_scenarios() {
   # run_scenarios NAME...: MOLECULE_LANES lanes take scenarios from the list in order. Each
   # scenario's output goes to .cache/logs/molecule-NAME.log; when the scenario ends, a failed
   # one's log is printed whole, a passed one's steps, recaps and slowest tasks only.
-  local logs="$cache/logs" queue="$cache/logs/queue" lock="$cache/logs/queue.lock" lane
+  # The queue and the results are this run's own (another test.sh in the same checkout keeps
+  # its own); a scenario's log and bare hosts are shared, so a scenario runs under its lock: a
+  # second run of it waits for the first to end.
+  local logs="$cache/logs" lane
+  local queue="$logs/run.$$.queue" lock="$logs/run.$$.lock" results="$logs/run.$$.results"
   mkdir -p "$logs"
   printf '%s\n' "$@" >"$queue"
-  : >"$logs/results"
+  : >"$results"
   # Each scenario's lane writes its log afresh; an earlier run's log of one that never starts
-  # this time must not be read as this run's (show_failure).
+  # this time must not be read as this run's (show_failure). One that runs now is left alone.
   local scenario
-  for scenario in "$@"; do rm -f "$logs/molecule-$scenario.log"; done
+  for scenario in "$@"; do flock -n "$logs/molecule-$scenario.lock" rm -f "$logs/molecule-$scenario.log"; done
   local lane_pids=()
   for lane in $(seq "$MOLECULE_LANES"); do
     (
@@ -227,14 +231,20 @@ run_scenarios() {
         local s start rc
         s=$(flock "$lock" bash -c 'head -n1 "$1"; sed -i 1d "$1"' _ "$queue")
         [ -n "$s" ] || break
+        if ! flock -n "$logs/molecule-$s.lock" true; then
+          echo "molecule:$s runs in another test.sh of this checkout: waiting for it to end"
+        fi
         start=$(date +%s)
-        stage_molecule "$s" >"$logs/molecule-$s.log" 2>&1
+        (
+          flock 9
+          stage_molecule "$s" >"$logs/molecule-$s.log" 2>&1
+        ) 9>"$logs/molecule-$s.lock"
         rc=$?
         flock "$lock" bash -c 'if [ "$6" -eq 0 ]; then show_summary "$1"; else cat "$1"; fi
           printf "%s\n" "<== molecule:$2: $3 in $4s (lane $5)"' _ \
           "$logs/molecule-$s.log" "$s" "$([ $rc -eq 0 ] && echo ok || echo "FAILED (exit $rc)")" \
           "$(($(date +%s) - start))" "$lane" "$rc"
-        echo "$s $rc $(($(date +%s) - start))" >>"$logs/results"
+        echo "$s $rc $(($(date +%s) - start))" >>"$results"
       done
     ) &
     lane_pids+=($!)
@@ -244,11 +254,12 @@ run_scenarios() {
   while read -r name rc secs; do
     timings+=("$(printf '%-28s %4ss  %s' "molecule:$name" "$secs" "$([ "$rc" -eq 0 ] && echo ok || echo "FAILED (exit $rc)")")")
     if [ "$rc" -eq 0 ]; then passed+=("molecule:$name"); else failed+=("molecule:$name"); fi
-  done <"$logs/results"
+  done <"$results"
   # A scenario without a result line did not pass: its lane died (killed, out of memory) while
   # it ran or before it started. It counts as failed, by name, so the run cannot end "failed 0".
   local recorded
-  recorded=$(cut -d' ' -f1 "$logs/results")
+  recorded=$(cut -d' ' -f1 "$results")
+  rm -f "$queue" "$lock" "$results"
   for name in "$@"; do
     if ! grep -qxF -- "$name" <<<"$recorded"; then
       timings+=("$(printf '%-28s %4ss  %s' "molecule:$name" "?" "FAILED (no result: its lane ended first)")")
