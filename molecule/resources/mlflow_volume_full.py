@@ -1,4 +1,5 @@
-"""The artifact-volume-full fault test's client (verify_volume_full.yml), run on the controller.
+"""The artifact-store-full fault tests' client (verify_volume_full.yml: a small local volume;
+verify_store_full.yml: an S3 store at its capacity), run on the controller.
 
   python mlflow_volume_full.py experiment URL           create the experiment, print its id
   python mlflow_volume_full.py fill URL EXPERIMENT_ID SMALL_KIB BIG_MIB
@@ -7,8 +8,10 @@
   python mlflow_volume_full.py aftermath URL RUN_ID SMALL_FILE SMALL_SHA256 BIG_MIB
                                                         step 3 below, for `fill`
 
-The verify playbook mounts a small volume under the experiment's artifact directory between
-the two calls. `fill` then, in one run of that experiment:
+The verify playbook mounts a small volume under the experiment's artifact directory (or gives
+the S3 store a small capacity) between the two calls. Credentials and the server's certificate,
+when the server is behind nginx, come from MLFLOW_TRACKING_USERNAME/_PASSWORD and
+MLFLOW_TRACKING_SERVER_CERT_PATH. `fill` then, in one run of that experiment:
 
 1. logs a metric and a SMALL_KIB artifact (fits on the volume);
 2. logs a BIG_MIB artifact (does not fit): the call must fail at once with the server's 507
@@ -101,7 +104,11 @@ def aftermath(url: str, run_id: str, small: str, small_sha: str, big_mib: int) -
     client = _client(url)
     out: dict = {"failures": []}
     with tempfile.TemporaryDirectory() as tmp:
-        out["health"] = requests.get(f"{url}/health", timeout=30).status_code
+        # Through nginx (the compose stage): with the client's credentials and trusted certificate.
+        user = os.environ.get("MLFLOW_TRACKING_USERNAME")
+        auth = (user, os.environ.get("MLFLOW_TRACKING_PASSWORD", "")) if user else None
+        verify = os.environ.get("MLFLOW_TRACKING_SERVER_CERT_PATH") or True
+        out["health"] = requests.get(f"{url}/health", auth=auth, verify=verify, timeout=30).status_code
         client.log_metric(run_id, "after", 2.0)
         client.set_terminated(run_id)
         run = client.get_run(run_id)
