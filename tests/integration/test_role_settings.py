@@ -1,0 +1,97 @@
+"""The roles' controller-side settings for inventories the shipped ones do not cover.
+
+As in test_shipped_inventories: a real ansible-playbook runs the roles' checks and facts
+(inventory_checks.yml) in site.yml's order over an inventory written here, with the local
+connection forced; no address in it is contacted. Each test names the setting a user makes and
+what the stack must do with it (or the clear refusal it must meet).
+"""
+
+import json
+
+import pytest
+
+from .test_shipped_inventories import _checks
+
+pytestmark = pytest.mark.integration
+
+GROUPS = ("docker_host", "postgres", "minio", "mlflow_server", "nginx_auth")
+
+
+def _one_host(tmp_path, **variables):
+    """An all-in-one compose-stage inventory (host `solo`) with the given variables."""
+    inventory = tmp_path / "hosts.yml"
+    inventory.write_text(
+        json.dumps(
+            {
+                "all": {
+                    "vars": {"mlflow_stage": "compose", "nginx_auth_server_names": ["localhost"], **variables},
+                    "children": {group: {"hosts": {"solo": {}}} for group in GROUPS},
+                }
+            }
+        ),
+        encoding="utf-8",
+    )
+    return _checks(inventory)
+
+
+def _refused(rc, output, expected):
+    assert rc != 0, output[-3000:]
+    assert expected in output, output[-3000:]
+
+
+def test_mlflow_reaches_minio_on_its_configured_port(tmp_path):
+    rc, output, facts = _one_host(tmp_path, minio_api_port=9100)
+
+    assert rc == 0, output[-3000:]
+    assert facts["solo"]["mlflow_server_s3_endpoint_effective"] == "http://minio:9100"
+    assert facts["solo"]["minio_api_local_url"] == "http://127.0.0.1:9100"
+
+
+def test_the_bucket_task_reaches_minio_where_it_is_published_on_one_address(tmp_path):
+    rc, output, facts = _one_host(tmp_path, minio_api_publish_address="10.0.0.5")
+
+    assert rc == 0, output[-3000:]
+    assert facts["solo"]["minio_api_local_url"] == "http://10.0.0.5:9000"
+
+
+def test_nginx_prefix_without_the_mlflow_prefix_is_refused(tmp_path):
+    rc, output, _facts = _one_host(tmp_path, nginx_auth_path_prefix="/mlflow")
+
+    _refused(rc, output, "nginx_auth_path_prefix is '/mlflow' but the MLflow servers use mlflow_server_static_prefix ['']")
+
+
+def test_nginx_prefix_with_the_same_mlflow_prefix_passes(tmp_path):
+    rc, output, _facts = _one_host(tmp_path, nginx_auth_path_prefix="/mlflow", mlflow_server_static_prefix="/mlflow")
+
+    assert rc == 0, output[-3000:]
+
+
+def test_allowed_hosts_take_public_names_in_lower_case_and_the_job_runners_address(tmp_path):
+    rc, output, facts = _one_host(tmp_path, mlflow_server_public_hostnames=["MLflow.Example.com"])
+
+    assert rc == 0, output[-3000:]
+    allowed = facts["solo"]["mlflow_server_allowed_hosts"]
+    assert {"mlflow.example.com", "mlflow.example.com:*", "0.0.0.0", "0.0.0.0:*", "localhost:*"} <= set(allowed)
+    assert "MLflow.Example.com" not in allowed
+    assert facts["solo"]["mlflow_server_cors_origins"][0] == "https://mlflow.example.com"
+
+
+def test_nginx_proxies_to_the_address_mlflow_is_bound_to(tmp_path):
+    rc, output, facts = _one_host(tmp_path, mlflow_server_bind_address="10.0.0.5")
+
+    assert rc == 0, output[-3000:]
+    assert facts["solo"]["nginx_auth_upstreams"] == ["10.0.0.5:5000"]
+
+
+def test_direct_artifacts_with_sqlite_are_refused(tmp_path):
+    rc, output, _facts = _one_host(tmp_path, mlflow_stage="local", mlflow_server_artifacts_mode="direct")
+
+    _refused(rc, output, "only mlflow_server_artifacts_mode=proxied")
+
+
+@pytest.mark.parametrize("given", ["mlflow_server_s3_access_key", "mlflow_server_s3_secret_key"])
+def test_one_s3_key_without_the_other_is_refused(tmp_path, given):
+    rc, output, _facts = _one_host(tmp_path, **{given: "only-one-key"})
+
+    _refused(rc, output, "set both mlflow_server_s3_access_key and mlflow_server_s3_secret_key")
+    assert "only-one-key" not in output
