@@ -57,7 +57,9 @@ def test_the_bucket_task_reaches_minio_where_it_is_published_on_one_address(tmp_
 def test_nginx_prefix_without_the_mlflow_prefix_is_refused(tmp_path):
     rc, output, _facts = _one_host(tmp_path, nginx_auth_path_prefix="/mlflow")
 
-    _refused(rc, output, "nginx_auth_path_prefix is '/mlflow' but the MLflow servers use mlflow_server_static_prefix ['']")
+    _refused(
+        rc, output, "nginx_auth_path_prefix is '/mlflow' but the MLflow servers use mlflow_server_static_prefix ['']"
+    )
 
 
 def test_nginx_prefix_with_the_same_mlflow_prefix_passes(tmp_path):
@@ -71,7 +73,8 @@ def test_allowed_hosts_take_public_names_in_lower_case_and_the_job_runners_addre
 
     assert rc == 0, output[-3000:]
     allowed = facts["solo"]["mlflow_server_allowed_hosts"]
-    assert {"mlflow.example.com", "mlflow.example.com:*", "0.0.0.0", "0.0.0.0:*", "localhost:*"} <= set(allowed)
+    expected = {"mlflow.example.com", "mlflow.example.com:*", "0.0.0.0", "0.0.0.0:*", "localhost:*"}  # noqa: S104
+    assert expected <= set(allowed)
     assert "MLflow.Example.com" not in allowed
     assert facts["solo"]["mlflow_server_cors_origins"][0] == "https://mlflow.example.com"
 
