@@ -26,9 +26,9 @@ from ansible_collections.mlops.mlflow.plugins.module_utils.htpasswd import (
     MUTUALLY_EXCLUSIVE,
     REQUIRED_ONE_OF,
     HtpasswdError,
+    content_after,
     parse,
     plan,
-    render,
     wanted_users,
 )
 
@@ -72,7 +72,8 @@ class ActionModule(ActionBase):
         created = False
         if current is None and not self._task.check_mode:
             created = self._create_empty(path, params, task_vars)
-        copied = self._write(path, render(new_lines), params, task_vars)
+        content = content_after(current, new_lines, added or updated or removed)
+        copied = self._write(path, content, params, task_vars)
         if copied.get("failed"):
             msg = "writing %s failed: %s" % (path, copied.get("msg", "unknown error"))
             if created:

@@ -17,11 +17,17 @@ description:
     C(community.docker.docker_image_info) lookup of their names returned, returns the entries to
     load.
   - An entry with an C(id) is missing when no present image has that id (an image rebuilt under
-    the same tag is loaded again). An entry without one is missing when no present image carries
-    its name.
-  - Names are compared as Docker stores them in C(RepoTags) and C(RepoDigests) - a name without
-    a tag gets C(:latest), and C(docker.io/) or C(docker.io/library/) is dropped - so
-    C(postgres), C(postgres:latest) and C(docker.io/library/postgres:latest) are the same image.
+    the same tag is loaded again).
+  - An entry without an C(id) is missing when no present image carries its name, that is, when
+    neither its tag is in an image's C(RepoTags) nor its digest in its C(RepoDigests). A name pinned
+    as C(name:tag@sha256:digest) is present when either matches (Docker keeps the tag and the
+    digest apart, and an image loaded from an archive usually has no digest at all). A name
+    pinned by digest alone matches C(RepoDigests) only, so give such an entry its C(id).
+  - Names and the present images' C(RepoTags) and C(RepoDigests) are compared in the short form
+    Docker lists. A name without a tag or digest gets C(:latest), and the Docker Hub prefixes
+    C(docker.io/), C(index.docker.io/) and C(library/) are dropped. So C(postgres),
+    C(postgres:latest), C(library/postgres), C(docker.io/library/postgres:latest) and
+    C(index.docker.io/library/postgres) are the same image.
 options:
   _input:
     description: The archive entries, each with C(name) and optionally C(id).
@@ -49,15 +55,48 @@ _value:
 """
 
 
+def _parts(name):
+    """Split an image reference into (repository, tag, digest), the repository as Docker lists it.
+
+    Docker's rules: the first path component is a registry when it holds a dot or a colon, is
+    localhost or has capitals; otherwise the image is on Docker Hub (docker.io, of old
+    index.docker.io), where a one-component name lives under library/. Hub names are shown short.
+    """
+    name, _sep, digest = name.partition("@")
+    domain, slash, remainder = name.partition("/")
+    if not slash or ("." not in domain and ":" not in domain and domain != "localhost" and domain == domain.lower()):
+        domain, remainder = "docker.io", name
+    if domain == "index.docker.io":
+        domain = "docker.io"
+    if ":" in remainder.split("/")[-1]:
+        repository, tag = remainder.rsplit(":", 1)
+    else:
+        repository, tag = remainder, ""
+    if domain == "docker.io":
+        if repository.startswith("library/") and repository.count("/") == 1:
+            repository = repository[len("library/") :]
+    else:
+        repository = "%s/%s" % (domain, repository)
+    if not tag and not digest:
+        tag = "latest"
+    return repository, tag or None, digest or None
+
+
 def docker_reference(name):
     """Return an image name the way Docker lists it in RepoTags / RepoDigests."""
-    last = name.split("/")[-1]
-    if ":" not in last and "@" not in name:
-        name += ":latest"
-    for prefix in ("docker.io/library/", "docker.io/"):
-        if name.startswith(prefix):
-            return name[len(prefix) :]
-    return name
+    repository, tag, digest = _parts(name)
+    return repository + (":" + tag if tag else "") + ("@" + digest if digest else "")
+
+
+def references(name):
+    """The RepoTags and RepoDigests entries, any of which shows that the image ``name`` is present."""
+    repository, tag, digest = _parts(name)
+    found = set()
+    if tag:
+        found.add("%s:%s" % (repository, tag))
+    if digest:
+        found.add("%s@%s" % (repository, digest))
+    return found
 
 
 def missing_images(archives, images):
@@ -66,8 +105,8 @@ def missing_images(archives, images):
     present_ids = {image.get("Id") for image in images}
     present_refs = set()
     for image in images:
-        present_refs.update(image.get("RepoTags") or [])
-        present_refs.update(image.get("RepoDigests") or [])
+        for ref in (image.get("RepoTags") or []) + (image.get("RepoDigests") or []):
+            present_refs.add(docker_reference(ref))
     missing = []
     for entry in archives:
         if not isinstance(entry, dict) or not entry.get("name"):
@@ -75,7 +114,7 @@ def missing_images(archives, images):
         if entry.get("id"):
             if entry["id"] not in present_ids:
                 missing.append(entry)
-        elif docker_reference(entry["name"]) not in present_refs:
+        elif not references(entry["name"]) & present_refs:
             missing.append(entry)
     return missing
 

@@ -104,6 +104,18 @@ def render(lines):
     return "\n".join(line.render() for line in lines) + "\n"
 
 
+def content_after(current, new_lines, changed_users):
+    """The file's content after the run: ``current`` as it is when no user changed.
+
+    A file that lacks its final newline or has CRLF line endings is no reason to rewrite it (and
+    report a change) on every run; it is rendered again (LF, newline-terminated) only when an
+    entry is added, updated or removed. ``current`` is None for a file that does not exist.
+    """
+    if current is not None and not changed_users:
+        return current
+    return render(new_lines)
+
+
 def check_name(name):
     if not name:
         raise HtpasswdError("user name is empty")

@@ -85,6 +85,8 @@ _IPV4 = re.compile(r"^\d{1,3}(\.\d{1,3}){3}$")
 _NAME = re.compile(r"^[a-z0-9][a-z0-9.-]*[a-z0-9]$")
 _RESERVED_PREFIXES = ("xn--", "sthree-", "amzn-s3-demo-")
 _RESERVED_SUFFIXES = ("-s3alias", "--ol-s3", ".mrap", "--x-s3", "--table-s3")
+# An account's root user as AWS writes it in a policy principal (any partition: aws, aws-cn, aws-us-gov).
+_ROOT_ARN = re.compile(r"^arn:aws(?:-[a-z]+)*:iam::(\d{12}):root$")
 
 
 class S3Error(Exception):
@@ -93,6 +95,10 @@ class S3Error(Exception):
 
 class NotImplementedByEndpoint(S3Error):
     """The endpoint does not implement an API (some S3-compatible servers lack a few)."""
+
+
+class NotOwnerAccount(S3Error):
+    """AWS S3 refused a bucket policy call: the caller's account does not own the bucket."""
 
 
 # ---------------------------------------------------------------------------------- input checks
@@ -146,9 +152,38 @@ def http_status(exc: Exception) -> int:
         return 0
 
 
-def is_not_implemented(exc: Exception) -> bool:
-    """Whether a ClientError says the endpoint lacks the API."""
+def is_method_not_allowed(exc: Exception) -> bool:
+    """Whether a ClientError is HTTP 405 MethodNotAllowed."""
+    return error_code(exc) in ("MethodNotAllowed", "405") or http_status(exc) == 405
+
+
+def is_not_implemented(exc: Exception, on_aws: bool = False) -> bool:
+    """Whether a ClientError says the endpoint lacks the API.
+
+    S3-compatible servers answer 501 or 405 for an API they lack. AWS S3 has every bucket API, and
+    its 405 means something else (on bucket policy calls: the caller's account does not own the
+    bucket), so with ``on_aws`` a 405 is not taken for a missing API.
+    """
+    if on_aws and is_method_not_allowed(exc):
+        return False
     return error_code(exc) in NOT_IMPLEMENTED_CODES or http_status(exc) == 501
+
+
+def is_not_owner_account(exc: Exception, prop: str, on_aws: bool) -> bool:
+    """Whether AWS S3 refused a bucket policy call because the caller's account does not own the bucket.
+
+    AWS answers 405 MethodNotAllowed there (403 AccessDenied is a missing permission instead).
+    """
+    return on_aws and prop == "policy" and is_method_not_allowed(exc)
+
+
+def not_owner_account_message(endpoint: str, bucket: str, verb: str) -> str:
+    return (
+        "%s refused to %s the policy of bucket '%s' (405 MethodNotAllowed): the credentials are not of the "
+        "account that owns the bucket, and AWS lets only identities of the owner's account read or change a "
+        "bucket policy, whatever their permissions; use credentials of the bucket owner's account"
+        % (endpoint, verb, bucket)
+    )
 
 
 def credentials_hint(endpoint: str, detail: str) -> str:
@@ -331,11 +366,14 @@ def wait_until_bucket_visible(client: Any, bucket: str, endpoint: str, seconds: 
 
 
 # ---------------------------------------------------------------------------------- reading
-def read_property(call: Callable[..., Any], prop: str, endpoint: str, **kwargs: Any) -> Optional[Dict[str, Any]]:
-    """Read one bucket configuration.
+def read_property(
+    call: Callable[..., Any], prop: str, endpoint: str, on_aws: bool = False, **kwargs: Any
+) -> Optional[Dict[str, Any]]:
+    """Read one bucket configuration (``on_aws``: the endpoint is AWS S3 itself, not a custom one).
 
     Returns the API response, or None when the bucket simply has no such configuration.
-    Raises NotImplementedByEndpoint when the server lacks the API.
+    Raises NotImplementedByEndpoint when the server lacks the API, NotOwnerAccount when AWS
+    refuses the policy to a caller of another account.
     """
     try:
         return call(**kwargs)
@@ -343,7 +381,9 @@ def read_property(call: Callable[..., Any], prop: str, endpoint: str, **kwargs: 
         code = error_code(exc)
         if code in NOT_CONFIGURED_CODES.get(prop, ()):
             return None
-        if is_not_implemented(exc):
+        if is_not_owner_account(exc, prop, on_aws):
+            raise NotOwnerAccount(not_owner_account_message(endpoint, kwargs.get("Bucket", ""), "read")) from None
+        if is_not_implemented(exc, on_aws):
             raise NotImplementedByEndpoint(
                 "%s does not implement bucket %s (%s)" % (endpoint, prop.replace("_", " "), code)
             ) from None
@@ -407,9 +447,35 @@ def _as_sorted_list(value: Any) -> Any:
     return value
 
 
+def _account_of_root(principal: Any) -> Any:
+    """An account's root ARN as its bare id; any other principal as it is."""
+    match = _ROOT_ARN.match(principal) if isinstance(principal, str) else None
+    return match.group(1) if match else principal
+
+
+def _canonical_principal(principal: Any) -> Any:
+    """One form for the principals IAM takes as the same.
+
+    ``"*"`` is ``{"AWS": ["*"]}`` (MinIO answers the latter for either), and an account's root ARN
+    ``arn:aws:iam::<id>:root`` is the bare 12-digit id (AWS answers the ARN for either).
+    """
+    if principal == "*":
+        principal = {"AWS": "*"}
+    if not isinstance(principal, dict):
+        return principal
+    canonical = {}
+    for kind, names in principal.items():
+        names = _as_sorted_list(names)
+        if kind == "AWS" and isinstance(names, list):
+            names = _as_sorted_list([_account_of_root(name) for name in names])
+        canonical[kind] = names
+    return canonical
+
+
 def normalize_policy(policy: Any) -> Optional[Dict[str, Any]]:
     """A bucket policy as comparable data: parsed JSON, single values as lists, lists and
-    statements in a fixed order (their order carries no meaning in IAM)."""
+    statements in a fixed order (their order carries no meaning in IAM), and one form for
+    principals written in two (see _canonical_principal)."""
     if policy is None or (isinstance(policy, str) and not policy.strip()) or policy == {}:
         return None
     data = json.loads(policy) if isinstance(policy, str) else policy
@@ -422,8 +488,8 @@ def normalize_policy(policy: Any) -> Optional[Dict[str, Any]]:
             if key in statement:
                 statement[key] = _as_sorted_list(statement[key])
         for key in ("Principal", "NotPrincipal"):
-            if isinstance(statement.get(key), dict):
-                statement[key] = dict((kind, _as_sorted_list(value)) for kind, value in statement[key].items())
+            if key in statement:
+                statement[key] = _canonical_principal(statement[key])
         if isinstance(statement.get("Condition"), dict):
             for operator, values in statement["Condition"].items():
                 if isinstance(values, dict):

@@ -15,6 +15,8 @@ description:
   - An entry whose hash verifies against the given password and uses the requested O(scheme)
     is left alone; a new password or another scheme rewrites only that line. Other entries,
     comments, blank lines and their order are kept.
+  - A file in which no entry changes is left as it is, even without a final newline or with
+    CRLF line endings. A file that changes is written with LF line endings and a final newline.
   - Replacing the whole user set is one task, with O(users) and O(exclusive=true).
   - Hashing happens on the B(controller) (this module is an action plugin, like
     M(ansible.builtin.template)), with libpass, the maintained fork of passlib. The managed

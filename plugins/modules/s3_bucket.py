@@ -33,7 +33,8 @@ notes:
     C(python3-boto3) there first, or delegate the task to a host that has boto3.
   - Some S3-compatible servers do not implement every API (MinIO has no public access block). A
     property the endpoint lacks is ignored (reported as V(null)) while you do not set it, and is
-    a clear error naming the feature and the endpoint when you do.
+    a clear error naming the feature and the endpoint when you do. O(versioning=false) is the
+    exception, because an endpoint without versioning keeps no versions, so it already holds there.
   - Credentials come from O(access_key)/O(secret_key)/O(session_token), else boto3's chain
     (C(AWS_ACCESS_KEY_ID) and friends, O(profile), the instance role).
   - Part of the C(mlops.mlflow.s3) action group, so C(module_defaults) can set the endpoint and
@@ -128,6 +129,7 @@ options:
     description:
       - Keep every version of every object. V(null) leaves the setting alone.
       - Versioning cannot be turned off again once on, only suspended (V(false)).
+      - V(false) on an endpoint that does not implement versioning is unchanged, not an error.
     type: bool
   encryption:
     description:
@@ -152,6 +154,13 @@ options:
       - Bucket policy as JSON text or a dict, compared as parsed JSON (key order, single values
         versus lists and statement order do not matter). V('') or V({}) removes the policy.
         V(null) leaves it alone (unless O(public_read) has to take its own grant back).
+      - 'Principals written in two ways compare as one. The anonymous principal C("*") is the
+        same as C({"AWS": ["*"]}), which MinIO returns, and a bare 12-digit account id is the same
+        as its C(arn:aws:iam::<id>:root), which AWS returns. The policy is written and returned
+        with the bare id.'
+      - On AWS only credentials of the account that owns the bucket may read or change its
+        policy, whatever their permissions. AWS answers other accounts with 405 MethodNotAllowed,
+        which fails a task that sets the policy with a message saying so.
       - Mutually exclusive with O(public_read=true).
     type: raw
   public_read:
@@ -350,6 +359,7 @@ from ansible_collections.mlops.mlflow.plugins.module_utils.s3 import (
     BotoCoreError,
     ClientError,
     NotImplementedByEndpoint,
+    NotOwnerAccount,
     S3Error,
     bucket_name_error,
     comparable_lifecycle,
@@ -359,9 +369,11 @@ from ansible_collections.mlops.mlflow.plugins.module_utils.s3 import (
     endpoint_url_error,
     error_code,
     is_not_implemented,
+    is_not_owner_account,
     lifecycle_rules,
     make_client,
     normalize_policy,
+    not_owner_account_message,
     public_access_block_from,
     public_access_block_target,
     public_read_policy,
@@ -398,6 +410,7 @@ class BucketManager:
         self.params = module.params
         self.name = module.params["name"]
         self.endpoint = endpoint_label(module.params)
+        self.on_aws = not module.params["endpoint_url"]
         owner = module.params["expected_bucket_owner"]
         self.owner = {"ExpectedBucketOwner": owner} if owner else {}
         self.changed = False
@@ -414,19 +427,35 @@ class BucketManager:
             return retry_on(call, NO_BUCKET_CODES, **kwargs)
         return call(**kwargs)
 
-    def _read(self, call, prop, asked):
-        """The API response for one property, None when unset, unreadable or not yet created."""
+    def _read(self, call, prop, asked, needs_api=None):
+        """The API response for one property, None when unset, unreadable or not yet created.
+
+        ``asked``: the task manages the property, so failing to read it fails the task.
+        ``needs_api`` (default ``asked``): the task's wanted state needs the API, so an endpoint
+        lacking it fails the task; without it, a missing API reads as an unset property.
+        """
         if not self.readable:
             return None
+        needs_api = asked if needs_api is None else needs_api
         try:
             return read_property(
-                functools.partial(self._api, call), prop, self.endpoint, Bucket=self.name, **self.owner
+                functools.partial(self._api, call),
+                prop,
+                self.endpoint,
+                on_aws=self.on_aws,
+                Bucket=self.name,
+                **self.owner,
             )
         except NotImplementedByEndpoint as exc:
-            if asked:
+            if needs_api:
                 raise S3Error(
                     "%s, but the task sets %s: remove that option for this endpoint" % (exc, OPTION_OF[prop])
                 ) from None
+            return None
+        except NotOwnerAccount:
+            # Like AccessDenied below: a fact the task does not manage is not worth failing for.
+            if asked:
+                raise
             return None
         except ClientError as exc:
             # The facts of a property the task does not manage are not worth failing for.
@@ -441,7 +470,9 @@ class BucketManager:
         try:
             self._api(call, Bucket=self.name, **dict(self.owner, **kwargs))
         except ClientError as exc:
-            if is_not_implemented(exc):
+            if is_not_owner_account(exc, prop, self.on_aws):
+                raise S3Error(not_owner_account_message(self.endpoint, self.name, "change")) from None
+            if is_not_implemented(exc, self.on_aws):
                 raise S3Error(
                     "%s does not implement setting bucket %s (%s), but the task sets %s: remove that option "
                     "for this endpoint" % (self.endpoint, prop.replace("_", " "), error_code(exc), OPTION_OF[prop])
@@ -506,7 +537,11 @@ class BucketManager:
     # ------------------------------------------------------------------ properties
     def ensure_versioning(self):
         wanted = self.params["versioning"]
-        current = versioning_from(self._read(self.client.get_bucket_versioning, "versioning", wanted is not None))
+        # An endpoint without the versioning API keeps no versions: versioning=false already holds there.
+        response = self._read(
+            self.client.get_bucket_versioning, "versioning", wanted is not None, needs_api=bool(wanted)
+        )
+        current = versioning_from(response)
         if wanted is None:
             self.facts["versioning"] = current
             return
@@ -633,7 +668,7 @@ class BucketManager:
                     found.append({"Key": entry["Key"], "VersionId": entry.get("VersionId")})
                 truncated = page.get("IsTruncated", False)
         except ClientError as exc:
-            if not is_not_implemented(exc):
+            if not is_not_implemented(exc, self.on_aws):
                 raise
             if paginate:
                 pages = self.client.get_paginator("list_objects_v2").paginate(**kwargs)

@@ -18,6 +18,7 @@ from ansible.plugins import loader as plugin_loader
 from module_runner import run_main
 
 from ansible_collections.mlops.mlflow.plugins.action.htpasswd import ActionModule
+from ansible_collections.mlops.mlflow.plugins.module_utils.htpasswd import hash_password
 
 ME = str(os.getuid())
 MY_GROUP = str(os.getgid())
@@ -173,6 +174,34 @@ def test_an_unchanged_file_reports_no_change(host, tmp_path):
     result = run(host, path=str(path), name="alice", password="pw")
     assert modules(host) == ["ansible.legacy.slurp", "ansible.legacy.copy"]
     assert result["changed"] is False
+
+
+@pytest.mark.parametrize("ending", ["", "\r\n"], ids=["no-final-newline", "crlf"])
+@pytest.mark.parametrize(
+    "task",
+    [dict(name="bob", state="absent"), dict(name="alice", password="pw")],
+    ids=["absent-user", "same-password"],
+)
+def test_a_file_no_user_changes_is_kept_as_it_is(host, tmp_path, ending, task):
+    path = tmp_path / "users"
+    content = "# team" + ending + "alice:" + hash_password("pw", "sha512_crypt") + ending
+    content = content if ending else content.replace("# team", "# team\n")
+    path.write_bytes(content.encode("utf-8"))
+    path.chmod(0o640)
+    result = run(host, path=str(path), **task)
+    assert result["changed"] is False
+    assert (result["users_added"], result["users_updated"], result["users_removed"]) == ([], [], [])
+    assert path.read_bytes() == content.encode("utf-8")
+
+
+def test_a_crlf_file_a_user_changes_is_written_with_lf(host, tmp_path):
+    path = tmp_path / "users"
+    alice = "alice:" + hash_password("pw", "sha512_crypt")
+    path.write_bytes(("# team\r\n" + alice).encode("utf-8"))
+    path.chmod(0o640)
+    result = run(host, path=str(path), name="bob", password="b")
+    assert result["changed"] is True and result["users_added"] == ["bob"]
+    assert path.read_text(encoding="utf-8").startswith("# team\n" + alice + "\nbob:$6$")
 
 
 @pytest.mark.parametrize("mode", [None, "preserve"])

@@ -29,6 +29,15 @@ PRESENT = [POSTGRES, MINIO, LOCAL]
         ("registry.example:5000/team/mlflow", "registry.example:5000/team/mlflow:latest"),
         ("registry.example:5000/team/mlflow:3", "registry.example:5000/team/mlflow:3"),
         ("postgres@sha256:d1", "postgres@sha256:d1"),
+        ("library/postgres:16", "postgres:16"),
+        ("index.docker.io/library/postgres:16", "postgres:16"),
+        ("index.docker.io/postgres", "postgres:latest"),
+        ("docker.io/postgres:16", "postgres:16"),
+        ("docker.io/library/postgres:16@sha256:d1", "postgres:16@sha256:d1"),
+        ("index.docker.io/minio/minio", "minio/minio:latest"),
+        ("localhost/team/mlflow", "localhost/team/mlflow:latest"),
+        ("ghcr.io/library/x:1", "ghcr.io/library/x:1"),
+        ("registry.example:5000/team/mlflow:3@sha256:d9", "registry.example:5000/team/mlflow:3@sha256:d9"),
     ],
 )
 def test_docker_reference(name, expected):
@@ -44,6 +53,9 @@ def test_docker_reference(name, expected):
         "docker.io/minio/minio:RELEASE.2025",
         "registry.example:5000/team/mlflow:3",
         "postgres@sha256:d1",
+        "library/postgres:15",
+        "index.docker.io/library/postgres:15",
+        "docker.io/postgres:15",
     ],
 )
 def test_present_name_is_not_loaded(name):
@@ -63,6 +75,35 @@ def test_present_name_is_not_loaded(name):
 def test_absent_name_is_loaded(name):
     entry = {"name": name, "src": "a.tar"}
     assert missing_images([entry], PRESENT) == [entry]
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "postgres:15@sha256:d9",  # the tag is there: an image loaded from an archive has no digest
+        "postgres:16@sha256:d1",  # the digest is there under another tag
+        "docker.io/library/postgres:15@sha256:d9",
+        "registry.example:5000/team/mlflow:3@sha256:d9",
+    ],
+)
+def test_name_pinned_by_tag_and_digest_is_present_when_either_matches(name):
+    assert missing_images([{"name": name, "src": "a.tar"}], PRESENT) == []
+
+
+@pytest.mark.parametrize("name", ["postgres:16@sha256:d2", "other.example/postgres:15@sha256:d1"])
+def test_name_pinned_by_tag_and_digest_is_loaded_when_neither_matches(name):
+    entry = {"name": name, "src": "a.tar"}
+    assert missing_images([entry], PRESENT) == [entry]
+
+
+def test_present_images_listed_with_hub_prefixes_match_short_names():
+    podman = {
+        "Id": "sha256:ddd",
+        "RepoTags": ["docker.io/library/postgres:16"],
+        "RepoDigests": ["docker.io/library/postgres@sha256:d3"],
+    }
+    names = ["postgres:16", "library/postgres:16", "postgres@sha256:d3", "postgres:17@sha256:d3"]
+    assert missing_images([{"name": name} for name in names], [podman]) == []
 
 
 def test_id_decides_over_the_name():

@@ -59,6 +59,31 @@ def test_render_empty_is_empty():
     assert h.render([]) == ""
 
 
+ALICE = "alice:$apr1$x$y"
+
+
+@pytest.mark.parametrize("content", [ALICE, ALICE + "\r\n", "# team\r\n" + ALICE + "\r\n\r\n"])
+def test_content_after_keeps_a_file_no_user_changed_byte_for_byte(content):
+    lines = h.parse(content)
+    new, added, updated, removed = h.plan(lines, [("bob", None, "absent")])
+    assert h.content_after(content, new, added or updated or removed) == content
+
+
+def test_content_after_renders_the_file_when_a_user_changed():
+    lines = h.parse(ALICE + "\r\n")
+    new, added, updated, removed = h.plan(lines, [("alice", None, "absent")], exclusive=False)
+    assert removed == ["alice"]
+    assert h.content_after(ALICE + "\r\n", new, added or updated or removed) == ""
+    new, added, updated, removed = h.plan(h.parse(ALICE), [("bob", "b", "present")])
+    content = h.content_after(ALICE, new, added or updated or removed)
+    assert content.startswith(ALICE + "\nbob:$6$") and content.endswith("\n")
+
+
+def test_content_after_renders_a_new_file():
+    new, added, _updated, _removed = h.plan([], [("bob", "b", "present")])
+    assert h.content_after(None, new, added).startswith("bob:$6$")
+
+
 @pytest.mark.parametrize("name", ["", "a:b", "a\nb", " alice", "#alice"])
 def test_bad_names_are_refused(name):
     with pytest.raises(h.HtpasswdError):

@@ -338,6 +338,35 @@ def test_read_property_other_errors_propagate():
         s3.read_property(_raises(_client_error("AccessDenied", 403)), "policy", "http://e", Bucket="b")
 
 
+def test_405_on_aws_is_not_a_missing_api_but_501_still_is():
+    assert not s3.is_not_implemented(_client_error("MethodNotAllowed", 405), on_aws=True)
+    assert not s3.is_not_implemented(_client_error("", 405), on_aws=True)
+    assert s3.is_not_implemented(_client_error("NotImplemented", 501), on_aws=True)
+    assert s3.is_not_implemented(_client_error("MethodNotAllowed", 405), on_aws=False)
+
+
+def test_read_property_policy_405_on_aws_says_the_account_does_not_own_the_bucket():
+    refused = _raises(_client_error("MethodNotAllowed", 405))
+    with pytest.raises(s3.NotOwnerAccount) as err:
+        s3.read_property(refused, "policy", "AWS S3 (us-east-1)", on_aws=True, Bucket="b")
+    message = str(err.value)
+    assert message.startswith("AWS S3 (us-east-1) refused to read the policy of bucket 'b' (405 MethodNotAllowed)")
+    assert "not of the account that owns the bucket" in message
+    assert "does not implement" not in message
+
+
+def test_read_property_other_405_on_aws_propagates():
+    with pytest.raises(ClientError):
+        s3.read_property(_raises(_client_error("MethodNotAllowed", 405)), "tags", "AWS", on_aws=True, Bucket="b")
+
+
+def test_read_property_policy_405_on_a_custom_endpoint_is_a_missing_api():
+    with pytest.raises(
+        s3.NotImplementedByEndpoint, match=r"http://e does not implement bucket policy \(MethodNotAllowed\)"
+    ):
+        s3.read_property(_raises(_client_error("MethodNotAllowed", 405)), "policy", "http://e", Bucket="b")
+
+
 def test_versioning_never_set_reads_as_none():
     assert s3.versioning_from({}) is None
     assert s3.versioning_from({"Status": "Suspended"}) == "Suspended"
@@ -422,6 +451,56 @@ def test_different_policies_stay_different():
         "Statement": [{"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/p/*"}]
     }
     assert s3.normalize_policy(base) != s3.normalize_policy(other)
+
+
+def _grant(principal, key="Principal"):
+    return {
+        "Statement": [{"Effect": "Allow", key: principal, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::b/*"}]
+    }
+
+
+@pytest.mark.parametrize("key", ["Principal", "NotPrincipal"])
+def test_policy_with_star_principal_matches_minio_form_unchanged(key):
+    minio_form = s3.normalize_policy(_grant({"AWS": ["*"]}, key))
+    assert s3.normalize_policy(_grant("*", key)) == minio_form
+    assert s3.normalize_policy(_grant({"AWS": "*"}, key)) == minio_form
+
+
+@pytest.mark.parametrize(
+    "arn",
+    ["arn:aws:iam::123456789012:root", "arn:aws-cn:iam::123456789012:root", "arn:aws-us-gov:iam::123456789012:root"],
+)
+def test_policy_with_account_id_principal_matches_root_arn_form_unchanged(arn):
+    bare = s3.normalize_policy(_grant({"AWS": "123456789012"}))
+    assert s3.normalize_policy(_grant({"AWS": [arn]})) == bare
+    assert bare["Statement"][0]["Principal"] == {"AWS": ["123456789012"]}
+
+
+def test_policy_principal_lists_compare_in_any_order_after_canonical_forms():
+    written = _grant({"AWS": ["arn:aws:iam::222222222222:root", "111111111111"]})
+    returned = _grant({"AWS": ["arn:aws:iam::111111111111:root", "222222222222"]})
+    assert s3.normalize_policy(written) == s3.normalize_policy(returned)
+
+
+@pytest.mark.parametrize(
+    ("mine", "theirs"),
+    [
+        ({"AWS": "123456789012"}, {"AWS": "arn:aws:iam::210987654321:root"}),
+        ({"AWS": "123456789012"}, {"AWS": "arn:aws:iam::123456789012:user/bob"}),
+        ({"AWS": "123456789012"}, {"AWS": "*"}),
+        ("*", {"Service": "logging.s3.amazonaws.com"}),
+        ("*", {"CanonicalUser": "*"}),
+    ],
+)
+def test_policy_with_other_principals_stays_different(mine, theirs):
+    assert s3.normalize_policy(_grant(mine)) != s3.normalize_policy(_grant(theirs))
+
+
+def test_policy_keeps_principals_that_are_not_an_account_root():
+    user = "arn:aws:iam::123456789012:user/root"
+    service = {"Service": ["logging.s3.amazonaws.com"]}
+    assert s3.normalize_policy(_grant({"AWS": user}))["Statement"][0]["Principal"] == {"AWS": [user]}
+    assert s3.normalize_policy(_grant(service))["Statement"][0]["Principal"] == service
 
 
 @pytest.mark.parametrize("empty", [None, "", "  ", {}])

@@ -335,6 +335,32 @@ def test_policy_changes_are_applied(client):
     ]
 
 
+def _get_object_grant(principal):
+    return {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": principal, "Action": "s3:GetObject", "Resource": "arn:aws:s3:::mlflow/*"}
+        ],
+    }
+
+
+@pytest.mark.parametrize(
+    ("on_server", "in_task"),
+    [
+        pytest.param({"AWS": ["*"]}, "*", id="minio-returns-star-as-aws-list"),
+        pytest.param(
+            {"AWS": "arn:aws:iam::123456789012:root"}, {"AWS": "123456789012"}, id="aws-returns-id-as-root-arn"
+        ),
+    ],
+)
+def test_policy_whose_principal_the_server_returns_in_another_form_is_unchanged(client, on_server, in_task):
+    run(client)
+    client.put_bucket_policy(Bucket="mlflow", Policy=json.dumps(_get_object_grant(on_server)))
+    manager, _result = run(client, policy=_get_object_grant(in_task))
+    assert not manager.changed
+    assert json.loads(client.get_bucket_policy(Bucket="mlflow")["Policy"]) == _get_object_grant(on_server)
+
+
 def test_public_read_is_opt_in_and_taken_back(client):
     granted, _result = run(client, public_read=True)
     assert granted.after["policy"]["Statement"][0]["Action"] == ["s3:GetObject"]
@@ -402,6 +428,66 @@ def test_unimplemented_write_is_an_error_naming_it(client, code):
     read_only_tags = Endpoint(client, put_bucket_tagging=_error(code, 405))
     with pytest.raises(S3Error, match=r"does not implement setting bucket tags .*the task sets tags"):
         run(read_only_tags, endpoint_url="http://127.0.0.1:9000", tags={"a": "b"})
+
+
+@pytest.mark.parametrize("code", [_error("NotImplemented", 501), _error("MethodNotAllowed", 405)], ids=["501", "405"])
+def test_versioning_off_on_an_endpoint_without_versioning_is_unchanged(client, code):
+    run(client)
+    unversioned = Endpoint(client, get_bucket_versioning=code, put_bucket_versioning=code)
+    manager, result = run(unversioned, endpoint_url="http://127.0.0.1:9000", versioning=False)
+    assert not manager.changed
+    assert manager.before["versioning"] is None and manager.after["versioning"] is None
+    assert result["bucket"]["versioning"] is None
+
+
+def test_versioning_on_an_endpoint_without_versioning_still_fails(client):
+    run(client)
+    unversioned = Endpoint(client, get_bucket_versioning=NOT_IMPLEMENTED)
+    with pytest.raises(S3Error, match=r"does not implement bucket versioning .*the task sets versioning"):
+        run(unversioned, endpoint_url="http://127.0.0.1:9000", versioning=True)
+
+
+def test_versioning_off_still_fails_when_versioning_cannot_be_read(client):
+    run(client, versioning=True)
+    denied = Endpoint(client, get_bucket_versioning=_error("AccessDenied", 403))
+    with pytest.raises(ClientError):
+        run(denied, versioning=False)
+
+
+# On AWS, 405 to a bucket policy call means the caller's account does not own the bucket.
+OTHER_ACCOUNT = _error("MethodNotAllowed", 405)
+OWNER_ACCOUNT_MESSAGE = r"not of the account that owns the bucket.*use credentials of the bucket owner's account"
+
+
+@pytest.mark.parametrize(
+    ("call", "verb"),
+    [("get_bucket_policy", "read"), ("put_bucket_policy", "change"), ("delete_bucket_policy", "change")],
+)
+def test_policy_refused_by_aws_to_another_account_says_so(client, call, verb):
+    run(client, policy=_get_object_grant("*"))
+    other_account = Endpoint(client, **{call: OTHER_ACCOUNT})
+    wanted = "" if call == "delete_bucket_policy" else _get_object_grant({"AWS": "123456789012"})
+    with pytest.raises(S3Error, match=OWNER_ACCOUNT_MESSAGE) as err:
+        run(other_account, policy=wanted)
+    assert str(err.value).startswith(f"AWS S3 (us-east-1) refused to {verb} the policy of bucket 'mlflow'")
+    assert "does not implement" not in str(err.value)
+
+
+def test_policy_refused_by_aws_to_another_account_is_tolerated_when_not_asked(client):
+    run(client)
+    other_account = Endpoint(client, get_bucket_policy=OTHER_ACCOUNT)
+    manager, result = run(other_account, versioning=True)
+    assert manager.changed and result["bucket"]["policy"] is None
+    assert client.get_bucket_versioning(Bucket="mlflow")["Status"] == "Enabled"
+
+
+def test_policy_405_on_a_custom_endpoint_is_still_a_missing_api(client):
+    run(client)
+    lacking = Endpoint(client, get_bucket_policy=OTHER_ACCOUNT)
+    with pytest.raises(S3Error, match=r"http://127.0.0.1:9000 does not implement bucket policy \(MethodNotAllowed\)"):
+        run(lacking, endpoint_url="http://127.0.0.1:9000", public_read=True)
+    manager, result = run(lacking, endpoint_url="http://127.0.0.1:9000")
+    assert not manager.changed and result["bucket"]["policy"] is None
 
 
 def test_unreadable_fact_is_tolerated_when_not_asked_but_not_when_asked(client):
