@@ -1,0 +1,54 @@
+"""compose_project's port guard when the address of a host it must let in is unknown in the run.
+
+A real ansible-playbook runs the `service` entry point on localhost in check mode (nothing on this
+machine changes: no rules file, no firewall rule, no container). An empty source is an inventory
+host whose facts the run did not gather (--limit left it out). A port with no guard yet must not
+be published open to everyone: with no known source it is refused, with some it is guarded for
+those and the run says which host waits for a full run.
+"""
+
+import os
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+DEFINITION = "services:\n  web:\n    image: mlops-test/none:1\n"
+
+
+def _service(project_dir, sources):
+    return {
+        "ansible.builtin.include_role": {"name": "mlops.mlflow.compose_project", "tasks_from": "service"},
+        "vars": {
+            "compose_project_dir": str(project_dir),
+            # A project name no earlier run used: no rules file of it exists on this machine.
+            "compose_project_name": "mlops-guard-test-" + os.urandom(3).hex(),
+            "compose_project_service": "web",
+            "compose_project_definition": DEFINITION,
+            "compose_project_port_guard": [
+                {"addresses": ["10.0.0.5"], "port": 5000, "sources": sources, "sources_from": "web_allowed_sources"}
+            ],
+        },
+    }
+
+
+def test_a_new_guard_whose_only_source_is_unknown_is_refused_before_the_port_is_published(run_tasks, tmp_path):
+    rc, results, output = run_tasks([_service(tmp_path, [""])], check=True)
+
+    assert rc != 0, output
+    failed = [r for r in results if r.get("failed")]
+    assert len(failed) == 1, output
+    assert "so it would be open to everyone" in failed[0]["msg"], failed[0]["msg"]
+    assert "web_allowed_sources" in failed[0]["msg"]
+    assert not any(r.get("action") == "mlops.mlflow.compose_service" for r in results), output
+
+
+def test_a_new_guard_with_one_unknown_source_guards_the_known_ones_and_says_so(run_tasks, tmp_path):
+    rc, results, output = run_tasks([_service(tmp_path, ["", "10.0.0.7"])], check=True)
+
+    assert rc == 0, output
+    said = [r.get("msg", "") for r in results if r.get("action") == "ansible.builtin.debug"]
+    assert any("lets in only the hosts whose address is known" in msg for msg in said), said
+    rules = [r for r in results if r.get("action") == "ansible.builtin.template"]
+    assert rules and rules[0]["changed"], output
+    assert any(r.get("action") == "mlops.mlflow.compose_service" for r in results), output
