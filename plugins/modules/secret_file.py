@@ -104,6 +104,16 @@ options:
       mode:
         description: Permissions of the file; defaults to O(mode).
         type: raw
+  pending_marker:
+    description:
+      - Path of a file that records a change of these secrets the caller has not applied yet,
+        for example a service to recreate or a database role to alter with the new secret.
+      - Created empty (mode 0600) before any secret file changes. While it exists, RV(pending) is
+        true, so a run that follows an interrupted one (the secret written, the service not yet
+        recreated) still applies the change. The caller removes it once the change is applied.
+      - Not created in check mode; RV(pending) then says whether it would be.
+    type: path
+    version_added: 0.3.0
 seealso:
   - module: ansible.builtin.copy
   - module: ansible.builtin.slurp
@@ -168,6 +178,13 @@ secret_changed:
   returned: always
   type: bool
   sample: false
+pending:
+  description:
+    - Whether a secret change awaits the caller (O(pending_marker) exists, or a secret changed in
+      this run). False without O(pending_marker).
+  returned: always
+  type: bool
+  sample: false
 files:
   description:
     - With O(files), one result per item, in order, each with RV(path), RV(source),
@@ -226,6 +243,7 @@ def argument_spec():
                 mode=dict(type="raw"),
             ),
         ),
+        pending_marker=dict(type="path"),
     )
 
 
@@ -268,6 +286,31 @@ def check(module, spec):
     error = owner_group_error(spec["owner"], spec["group"])
     if error:
         module.fail_json(msg=error, path=path)
+
+
+def would_change(module, spec):
+    """Whether ensure() would write a new secret into the file."""
+    try:
+        current = read_text(spec["path"]) or None
+    except (OSError, IOError, ValueError, UnicodeError) as exc:
+        module.fail_json(msg="cannot read %s: %s" % (spec["path"], to_native(exc)), path=spec["path"])
+    return current is None or (bool(spec["value"]) and spec["value"] != current)
+
+
+def mark_pending(module, marker, specs):
+    """Create the marker before any secret changes; return whether a change awaits the caller."""
+    if not marker:
+        return False
+    if os.path.lexists(marker):
+        return True
+    if not any(would_change(module, spec) for spec in specs):
+        return False
+    if not module.check_mode:
+        try:
+            move_into_place(module, write_temp(os.path.dirname(marker), ".secret_file.", ""), marker)
+        except Exception as exc:  # atomic_move raises a bare Exception on some of its fallbacks
+            module.fail_json(msg="cannot write %s: %s" % (marker, to_native(exc)))
+    return True
 
 
 def ensure(module, spec):
@@ -314,13 +357,18 @@ def run(module):
         module.fail_json(msg="files names the same path more than once: %s" % ", ".join(duplicates))
     for spec in specs:
         check(module, spec)
+    marker = module.params["pending_marker"]
+    if marker and not os.path.isdir(os.path.dirname(marker) or "."):
+        module.fail_json(msg="the directory of pending_marker %s does not exist; create it first" % marker)
+    pending = mark_pending(module, marker, specs)
     results = [ensure(module, spec) for spec in specs]
     if module.params["files"] is None:
-        module.exit_json(**results[0])
+        module.exit_json(pending=pending, **results[0])
     diffs = [result.pop("diff") for result in results]
     module.exit_json(
         changed=any(result["changed"] for result in results),
         secret_changed=any(result["secret_changed"] for result in results),
+        pending=pending,
         files=results,
         diff=diffs,
     )

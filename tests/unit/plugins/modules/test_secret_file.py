@@ -203,3 +203,50 @@ def test_path_and_files_exclude_each_other(capsys, tmp_path):
     assert code == 1 and "mutually exclusive" in result["msg"]
     code, result = run(capsys)
     assert code == 1 and "one of the following is required: path, files" in result["msg"]
+
+
+def test_pending_marker_is_written_with_a_change_and_kept_until_the_caller_removes_it(capsys, tmp_path):
+    path, marker = tmp_path / "pw", tmp_path / ".postgres.pending"
+    path.write_text("old-secret-value")
+
+    code, changed = run(capsys, path=str(path), value="new-secret-value", pending_marker=str(marker))
+    assert code == 0 and changed["secret_changed"] and changed["pending"]
+    assert marker.exists() and marker.read_text() == ""
+    assert stat.S_IMODE(marker.stat().st_mode) == 0o600
+
+    # The run was interrupted before the caller applied the change: the next one still sees it.
+    code, again = run(capsys, path=str(path), value="new-secret-value", pending_marker=str(marker))
+    assert code == 0 and not again["changed"] and not again["secret_changed"] and again["pending"]
+
+    marker.unlink()  # the caller applied it
+    code, settled = run(capsys, path=str(path), value="new-secret-value", pending_marker=str(marker))
+    assert code == 0 and not settled["pending"] and not marker.exists()
+
+
+def test_pending_marker_is_not_written_when_nothing_changes(capsys, tmp_path):
+    path, marker = tmp_path / "pw", tmp_path / ".minio.pending"
+    path.write_text("kept-secret-value")
+    code, result = run(capsys, files=[{"path": str(path)}], pending_marker=str(marker))
+    assert code == 0 and not result["pending"] and not marker.exists()
+
+
+def test_pending_marker_in_check_mode_reports_without_writing(capsys, tmp_path):
+    path, marker = tmp_path / "pw", tmp_path / ".mlflow.pending"
+    code, result = run(capsys, path=str(path), pending_marker=str(marker), _ansible_check_mode=True)
+    assert code == 0 and result["pending"] and result["changed"]
+    assert not marker.exists() and not path.exists()
+
+
+def test_pending_marker_is_written_before_the_secret_files(capsys, tmp_path, monkeypatch):
+    """An interruption between the marker and the secrets leaves the marker, never the reverse."""
+    path, marker = tmp_path / "pw", tmp_path / ".postgres.pending"
+    order = []
+    real = mod.move_into_place
+
+    def recording(module, temp, dest):
+        order.append(os.path.basename(dest))
+        return real(module, temp, dest)
+
+    monkeypatch.setattr(mod, "move_into_place", recording)
+    code, _result = run(capsys, path=str(path), value="a-new-secret-value", pending_marker=str(marker))
+    assert code == 0 and order == [".postgres.pending", "pw"]
