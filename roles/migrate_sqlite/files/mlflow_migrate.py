@@ -421,13 +421,49 @@ def _client_snapshot(uri: str, runs: int) -> dict:
             sorted((k, repr(v)) for k, v in run.data.metrics.items()),
             history,
         ]
-    for model in client.search_registered_models(max_results=1000):
-        versions = sorted(
-            (v.version, v.run_id, v.source, v.current_stage, sorted(v.tags.items()))
-            for v in client.search_model_versions(f"name = '{model.name}'")
-        )
-        out["models"][model.name] = [sorted(model.tags.items()), sorted(model.aliases.items()), versions]
+    out["models"] = _registered_models(client)
     return json.loads(json.dumps(out, default=str))
+
+
+def model_name_filter(name: str) -> str | None:
+    """A search_model_versions filter for the versions of the model ``name``, or None when MLflow's
+    filter grammar cannot say it. The grammar takes a string value in single or double quotes and
+    only trims them: nothing inside is unescaped (``''`` and ``\\'`` stay as they are), so a name
+    can only be quoted with a quote character it does not hold (``bob's model`` in double quotes)."""
+    for quote in ("'", '"'):
+        if quote not in name:
+            return f"name = {quote}{name}{quote}"
+    return None
+
+
+def _all_model_versions(client, filter_string: str | None = None) -> list:
+    """Every model version the filter matches, page after page."""
+    versions, token = [], None
+    while True:
+        page = client.search_model_versions(filter_string, max_results=10000, page_token=token)
+        versions.extend(page)
+        token = page.token
+        if not token:
+            return versions
+
+
+def _registered_models(client) -> dict:
+    """Every registered model (up to 1000) with its tags, aliases and versions, by name. A name
+    with both quote characters cannot be put in a filter: its versions are then found among all
+    versions, listed once without a filter."""
+    models = client.search_registered_models(max_results=1000)
+    unfilterable = {model.name for model in models if model_name_filter(model.name) is None}
+    by_name: dict = {}
+    if unfilterable:
+        for version in _all_model_versions(client):
+            by_name.setdefault(version.name, []).append(version)
+    out = {}
+    for model in models:
+        name_filter = model_name_filter(model.name)
+        found = by_name.get(model.name, []) if name_filter is None else _all_model_versions(client, name_filter)
+        versions = sorted((v.version, v.run_id, v.source, v.current_stage, sorted(v.tags.items())) for v in found)
+        out[model.name] = [sorted(model.tags.items()), sorted(model.aliases.items()), versions]
+    return out
 
 
 def verify(path: str, runs: str) -> dict:
