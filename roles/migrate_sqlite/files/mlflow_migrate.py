@@ -137,7 +137,36 @@ def preflight(path: str, *flags: str) -> dict:
             f"the target PostgreSQL database already holds {len(tables)} table(s) (MLflow data?). Nothing was "
             "changed. Point the migration at an empty database, or set migrate_sqlite_overwrite=true to replace it."
         )
-    return {"sqlite_revision": revision, "head": head, "target_tables": len(tables)}
+    return {"sqlite_revision": revision, "head": head, "target_tables": len(tables), **_artifact_uris(path)}
+
+
+def _artifact_uris(path: str) -> dict:
+    """How the runs and experiments of the SQLite database point at their artifacts.
+
+    The role copies the server's artifact directory into the bucket, which serves the runs whose
+    URI is MLflow's artifact proxy (``mlflow-artifacts:/...``). Other URIs (a client's ``./mlruns``,
+    ``file:``, a path of a server in direct mode) are migrated as they are: their artifacts stay
+    where they point.
+    """
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as conn:
+        proxied_runs, other_runs = conn.execute(
+            "select count(*) filter (where artifact_uri like 'mlflow-artifacts:%'),"
+            " count(*) filter (where artifact_uri not like 'mlflow-artifacts:%') from runs"
+        ).fetchone()
+        other_experiments = conn.execute(
+            "select count(*) from experiments where artifact_location not like 'mlflow-artifacts:%'"
+        ).fetchone()[0]
+        samples = conn.execute(
+            "select * from (select artifact_uri from runs where artifact_uri not like 'mlflow-artifacts:%' limit 3)"
+            " union select * from (select artifact_location from experiments"
+            " where artifact_location not like 'mlflow-artifacts:%' limit 3)"
+        ).fetchall()
+    return {
+        "proxied_runs": proxied_runs,
+        "other_runs": other_runs,
+        "other_experiments": other_experiments,
+        "other_uris": sorted(row[0] for row in samples),
+    }
 
 
 def clear_target() -> dict:

@@ -206,3 +206,28 @@ def test_a_key_sqlite_cannot_check_is_left_to_postgresql(tmp_path):
         conn.execute("create table child (name text references parent (name))")
         conn.execute("insert into child values ('x')")
     assert migrate._sqlite_foreign_key_problems(str(path)) == {}
+
+
+def test_artifact_uris_tell_proxied_runs_from_others(tmp_path):
+    path = tmp_path / "uris.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("create table experiments (experiment_id integer, artifact_location text)")
+        conn.execute("create table runs (run_uuid text, artifact_uri text)")
+        conn.executemany(
+            "insert into experiments values (?, ?)",
+            [(0, "mlflow-artifacts:/0"), (1, "./mlruns/1")],
+        )
+        conn.executemany(
+            "insert into runs values (?, ?)",
+            [("a", "mlflow-artifacts:/0/a/artifacts"), ("b", "mlflow-artifacts:/0/b/artifacts"),
+             ("c", "file:///home/me/mlruns/1/c/artifacts")],
+        )  # fmt: skip
+
+    found = migrate._artifact_uris(str(path))
+
+    assert found == {
+        "proxied_runs": 2,
+        "other_runs": 1,
+        "other_experiments": 1,
+        "other_uris": ["./mlruns/1", "file:///home/me/mlruns/1/c/artifacts"],
+    }
