@@ -17,7 +17,8 @@ description:
     C(community.docker.docker_image_info) lookup of their names returned, returns the entries to
     load.
   - An entry with an C(id) is missing when no present image has that id (an image rebuilt under
-    the same tag is loaded again).
+    the same tag is loaded again). The id is C(sha256:<hex>) as C(docker inspect) shows it, or its
+    first 12 or more hex digits as C(docker images -q) shows them; anything else is an error.
   - An entry without an C(id) is missing when no present image carries its name, that is, when
     neither its tag is in an image's C(RepoTags) nor its digest in its C(RepoDigests). A name pinned
     as C(name:tag@sha256:digest) is present when either matches (Docker keeps the tag and the
@@ -99,6 +100,22 @@ def references(name):
     return found
 
 
+def _image_id(entry):
+    """The entry's image id as Docker writes it (``sha256:<hex>``), whole or shortened.
+
+    ``docker images -q`` and ``docker image ls`` show 12 hex digits without the algorithm: such an
+    id (at least 12 digits) matches the present image whose full id starts with it.
+    """
+    image_id = str(entry["id"]).strip().lower()
+    digits = image_id[len("sha256:") :] if image_id.startswith("sha256:") else image_id
+    if len(digits) < 12 or any(c not in "0123456789abcdef" for c in digits):
+        raise AnsibleFilterError(
+            "missing_images: the id of %s must be the image's id, sha256:<64 hex digits> or at least its first "
+            "12 hex digits (docker images -q), got %r" % (entry["name"], entry["id"])
+        )
+    return "sha256:" + digits
+
+
 def missing_images(archives, images):
     if not isinstance(archives, list) or not isinstance(images, list):
         raise AnsibleFilterError("missing_images: expects a list of archive entries and a list of images")
@@ -112,7 +129,8 @@ def missing_images(archives, images):
         if not isinstance(entry, dict) or not entry.get("name"):
             raise AnsibleFilterError("missing_images: every archive entry needs a name, got %r" % (entry,))
         if entry.get("id"):
-            if entry["id"] not in present_ids:
+            wanted = _image_id(entry)
+            if not any(present.startswith(wanted) for present in present_ids if present):
                 missing.append(entry)
         elif not references(entry["name"]) & present_refs:
             missing.append(entry)
