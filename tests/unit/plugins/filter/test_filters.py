@@ -7,13 +7,15 @@ from ansible_collections.mlops.mlflow.plugins.filter.beyond_loopback import beyo
 from ansible_collections.mlops.mlflow.plugins.filter.host_address import host_address
 from ansible_collections.mlops.mlflow.plugins.filter.missing_images import docker_reference, missing_images
 
+ID_A, ID_B, ID_C = ("sha256:" + digit * 64 for digit in "abc")
+ID_NEW = "sha256:0123456789ab" + "f" * 52
 POSTGRES = {
-    "Id": "sha256:aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+    "Id": ID_A,
     "RepoTags": ["postgres:15", "postgres:latest"],
     "RepoDigests": ["postgres@sha256:d1"],
 }
-MINIO = {"Id": "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "RepoTags": ["minio/minio:RELEASE.2025"], "RepoDigests": []}
-LOCAL = {"Id": "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", "RepoTags": ["registry.example:5000/team/mlflow:3"], "RepoDigests": []}
+MINIO = {"Id": ID_B, "RepoTags": ["minio/minio:RELEASE.2025"], "RepoDigests": []}
+LOCAL = {"Id": ID_C, "RepoTags": ["registry.example:5000/team/mlflow:3"], "RepoDigests": []}
 PRESENT = [POSTGRES, MINIO, LOCAL]
 
 
@@ -107,25 +109,25 @@ def test_present_images_listed_with_hub_prefixes_match_short_names():
 
 
 def test_id_decides_over_the_name():
-    rebuilt = {"name": "postgres:15", "id": "sha256:0123456789abffffffffffffffffffffffffffffffffffffffffffffffffffff", "src": "pg.tar"}
-    same = {"name": "minio/minio:RELEASE.2025", "id": "sha256:bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "src": "minio.tar"}
-    retagged = {"name": "not-there:1", "id": "sha256:cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc", "src": "mlflow.tar"}
+    rebuilt = {"name": "postgres:15", "id": ID_NEW, "src": "pg.tar"}
+    same = {"name": "minio/minio:RELEASE.2025", "id": ID_B, "src": "minio.tar"}
+    retagged = {"name": "not-there:1", "id": ID_C, "src": "mlflow.tar"}
     assert missing_images([rebuilt, same, retagged], PRESENT) == [rebuilt]
 
 
-@pytest.mark.parametrize("short", ["bbbbbbbbbbbb", "sha256:bbbbbbbbbbbb", "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb", "SHA256:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB"])
+@pytest.mark.parametrize("short", [ID_B[7:19], ID_B[:19], ID_B[7:], ID_B.upper()])
 def test_an_id_as_docker_images_shows_it_matches_the_present_image(short):
     assert missing_images([{"name": "minio/minio:RELEASE.2025", "id": short}], PRESENT) == []
 
 
 @pytest.mark.parametrize("bad", ["sha256:bbb", "bbbbbb", "not-an-id-at-all"])
 def test_an_id_that_is_no_image_id_is_refused_naming_the_entry(bad):
-    with pytest.raises(AnsibleFilterError, match="the id of minio/minio:RELEASE.2025 must be the image's id"):
+    with pytest.raises(AnsibleFilterError, match=r"the id of minio/minio:RELEASE\.2025 must be the image's id"):
         missing_images([{"name": "minio/minio:RELEASE.2025", "id": bad}], PRESENT)
 
 
 def test_keeps_input_order_and_nothing_present():
-    entries = [{"name": "b"}, {"name": "a", "id": "sha256:0123456789abffffffffffffffffffffffffffffffffffffffffffffffffffff"}]
+    entries = [{"name": "b"}, {"name": "a", "id": ID_NEW}]
     assert missing_images(entries, []) == entries
     assert missing_images([], PRESENT) == []
 
