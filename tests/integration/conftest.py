@@ -6,6 +6,7 @@ import contextlib
 import importlib.util
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -61,6 +62,55 @@ def load_image_module(name, as_name=None):
     finally:
         sys.path.remove(str(IMAGE_FILES))
     return module
+
+
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def start_nginx(work: Path, http_body: str) -> subprocess.Popen:
+    """Debian's nginx in the foreground with its files under ``work`` and ``http_body`` as its http
+    block (after the temp paths); the configuration must pass ``nginx -t``. Workers run as
+    www-data, so ``work`` must be traversable by it. A missing nginx fails: it is not skipped."""
+    assert os.path.exists(NGINX), "nginx is not installed (Debian package nginx); scripts/test.sh installs it"
+    (work / "logs").mkdir(parents=True, exist_ok=True)
+    conf = work / "nginx.conf"
+    conf.write_text(
+        f"""
+user www-data;
+worker_processes 1;
+pid {work}/nginx.pid;
+error_log {work}/logs/error.log;
+events {{ worker_connections 64; }}
+http {{
+  client_body_temp_path {work}/body; proxy_temp_path {work}/proxy;
+  fastcgi_temp_path {work}/fastcgi; uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
+{http_body}
+}}
+""",
+        encoding="utf-8",
+    )
+    check = subprocess.run([NGINX, "-t", "-p", str(work), "-c", str(conf)], capture_output=True, text=True, check=False)
+    assert check.returncode == 0, check.stderr + http_body
+    return subprocess.Popen([NGINX, "-p", str(work), "-c", str(conf), "-g", "daemon off;"])
+
+
+def stop_nginx(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    proc.wait(timeout=10)
+
+
+def compose_service(project_dir, project_name, definition, **role_vars) -> dict:
+    """A task running compose_project's `service` entry point for the service `web`."""
+    return {
+        "ansible.builtin.include_role": {"name": "mlops.mlflow.compose_project", "tasks_from": "service"},
+        "vars": {
+            "compose_project_dir": str(project_dir),
+            "compose_project_name": project_name,
+            "compose_project_service": "web",
+            "compose_project_definition": definition,
+            **role_vars,
+        },
+    }
 
 
 def free_port() -> int:

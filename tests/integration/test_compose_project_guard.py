@@ -11,25 +11,18 @@ import os
 
 import pytest
 
+from .conftest import compose_service
+
 pytestmark = pytest.mark.integration
 
 DEFINITION = "services:\n  web:\n    image: mlops-test/none:1\n"
 
 
 def _service(project_dir, sources):
-    return {
-        "ansible.builtin.include_role": {"name": "mlops.mlflow.compose_project", "tasks_from": "service"},
-        "vars": {
-            "compose_project_dir": str(project_dir),
-            # A project name no earlier run used: no rules file of it exists on this machine.
-            "compose_project_name": "mlops-guard-test-" + os.urandom(3).hex(),
-            "compose_project_service": "web",
-            "compose_project_definition": DEFINITION,
-            "compose_project_port_guard": [
-                {"addresses": ["10.0.0.5"], "port": 5000, "sources": sources, "sources_from": "web_allowed_sources"}
-            ],
-        },
-    }
+    guard = [{"addresses": ["10.0.0.5"], "port": 5000, "sources": sources, "sources_from": "web_allowed_sources"}]
+    # A project name no earlier run used: no rules file of it exists on this machine.
+    project = "mlops-guard-test-" + os.urandom(3).hex()
+    return compose_service(project_dir, project, DEFINITION, compose_project_port_guard=guard)
 
 
 def test_a_new_guard_whose_only_source_is_unknown_is_refused_before_the_port_is_published(run_tasks, tmp_path):

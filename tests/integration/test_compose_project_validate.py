@@ -10,6 +10,8 @@ import subprocess
 
 import pytest
 
+from .conftest import compose_service
+
 pytestmark = pytest.mark.integration
 
 PROJECT = "mlops-validate-test"
@@ -28,15 +30,7 @@ BROKEN = "services:\n  web:\n    image: mlops-test/none:1\n    depends_on: [nosu
 
 
 def _service(project_dir, definition):
-    return {
-        "ansible.builtin.include_role": {"name": "mlops.mlflow.compose_project", "tasks_from": "service"},
-        "vars": {
-            "compose_project_dir": str(project_dir),
-            "compose_project_name": PROJECT,
-            "compose_project_service": "web",
-            "compose_project_definition": definition,
-        },
-    }
+    return compose_service(project_dir, PROJECT, definition)
 
 
 def test_a_definition_that_breaks_the_project_is_refused_and_the_old_one_stays(run_tasks, tmp_path):

@@ -16,12 +16,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import free_port
+from .conftest import free_port, start_nginx, stop_nginx
 
 pytestmark = pytest.mark.integration
 
 SCHEMES = ["apr_md5_crypt", "bcrypt", "sha256_crypt", "sha512_crypt"]
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HTPASSWD = shutil.which("htpasswd") or "/usr/bin/htpasswd"
 
 
@@ -53,10 +52,7 @@ def served(tmp_path_factory):
 def nginx(served):
     """Start nginx on 127.0.0.1 with one basic-auth location per scheme; yield its base URL."""
     tmp_path = served
-    assert shutil.os.path.exists(NGINX), "nginx is not installed (Debian package nginx); scripts/test.sh installs it"
     port = free_port()
-    prefix = tmp_path / "nginx"
-    (prefix / "logs").mkdir(parents=True)
     # A static file, not `return 200`: return runs before the access phase and skips auth.
     (tmp_path / "www").mkdir()
     (tmp_path / "www" / "ok.txt").write_text("ok\n", encoding="utf-8")
@@ -65,23 +61,7 @@ def nginx(served):
         f" alias {tmp_path}/www/; }}"
         for scheme in SCHEMES
     )
-    (prefix / "nginx.conf").write_text(
-        f"""
-user www-data;
-worker_processes 1;
-pid {prefix}/nginx.pid;
-error_log {prefix}/logs/error.log;
-events {{ worker_connections 64; }}
-http {{
-  access_log off;
-  client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy;
-  fastcgi_temp_path {prefix}/fastcgi; uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;
-  server {{ listen 127.0.0.1:{port}; {locations} }}
-}}
-""",
-        encoding="utf-8",
-    )
-    proc = subprocess.Popen([NGINX, "-p", str(prefix), "-c", str(prefix / "nginx.conf"), "-g", "daemon off;"])
+    proc = start_nginx(tmp_path / "nginx", f"  access_log off;\n  server {{ listen 127.0.0.1:{port}; {locations} }}")
     base = f"http://127.0.0.1:{port}"
     for _attempt in range(50):
         try:
@@ -91,8 +71,7 @@ http {{
         except OSError:
             time.sleep(0.1)
     yield base
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop_nginx(proc)
 
 
 @pytest.mark.parametrize("scheme", SCHEMES)

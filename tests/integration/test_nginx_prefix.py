@@ -23,12 +23,11 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import free_port
+from .conftest import free_port, start_nginx, stop_nginx
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 HTPASSWD = shutil.which("htpasswd") or "/usr/bin/htpasswd"
 AUTH = {"Authorization": "Basic " + b64encode(b"alice:s3cret pass").decode()}
 
@@ -106,27 +105,7 @@ def site(run_tasks):
         ]
     )
     assert rc == 0, output
-    (work / "logs").mkdir()
-    (work / "nginx.conf").write_text(
-        f"""
-user www-data;
-worker_processes 1;
-pid {work}/nginx.pid;
-error_log {work}/logs/error.log;
-events {{ worker_connections 64; }}
-http {{
-  client_body_temp_path {work}/body; proxy_temp_path {work}/proxy;
-  fastcgi_temp_path {work}/fastcgi; uwsgi_temp_path {work}/uwsgi; scgi_temp_path {work}/scgi;
-  include {work}/site.conf;
-}}
-""",
-        encoding="utf-8",
-    )
-    check = subprocess.run(
-        [NGINX, "-t", "-p", str(work), "-c", str(work / "nginx.conf")], capture_output=True, text=True, check=False
-    )
-    assert check.returncode == 0, check.stderr + (work / "site.conf").read_text(encoding="utf-8")
-    proc = subprocess.Popen([NGINX, "-p", str(work), "-c", str(work / "nginx.conf"), "-g", "daemon off;"])
+    proc = start_nginx(work, f"  include {work}/site.conf;")
     for _attempt in range(50):
         try:
             _request(https_port, "GET", "/mlflow/health")
@@ -134,8 +113,7 @@ http {{
         except OSError:
             time.sleep(0.1)
     yield https_port, _Recorder.seen
-    proc.terminate()
-    proc.wait(timeout=10)
+    stop_nginx(proc)
     upstream.shutdown()
     shutil.rmtree(work, ignore_errors=True)
 
