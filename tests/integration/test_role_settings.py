@@ -98,3 +98,13 @@ def test_one_s3_key_without_the_other_is_refused(tmp_path, given):
 
     _refused(rc, output, "set both mlflow_server_s3_access_key and mlflow_server_s3_secret_key")
     assert "only-one-key" not in output
+
+
+def test_an_ipv6_public_name_is_allowed_in_brackets_as_nginx_passes_it(tmp_path):
+    rc, output, facts = _one_host(
+        tmp_path, mlflow_server_public_hostnames=["2001:DB8::7"], nginx_auth_server_names=["2001:DB8::7"]
+    )
+
+    assert rc == 0, output[-3000:]
+    assert {"[2001:db8::7]", "[[]2001:db8::7]:*"} <= set(facts["solo"]["mlflow_server_allowed_hosts"])
+    assert facts["solo"]["mlflow_server_cors_origins"] == ["https://[2001:db8::7]", "https://[[]2001:db8::7]:*"]
