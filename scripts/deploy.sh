@@ -41,9 +41,6 @@ MLflow is up on the throwaway host mlflow-demo:
   login:    mlflow
   password: in $password_file
   client:   MLFLOW_TRACKING_URI=https://localhost:8443 MLFLOW_TRACKING_USERNAME=mlflow \\
-            MLFLOW_TRACKING_PASSWORD=\$(cat $password_file) MLFLOW_TRACKING_SERVER_CERT_PATH=mlflow.crt \\
-            MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD=false MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD=false
-            (the last two: MLflow 3.17 offers clients presigned S3 transfers, and the S3 store is not
-            reachable from here; without them a 3.18 client hangs on downloads. README, "Clients".)
+            MLFLOW_TRACKING_PASSWORD=\$(cat $password_file) MLFLOW_TRACKING_SERVER_CERT_PATH=mlflow.crt
 Remove it with: docker rm -f mlflow-demo && docker volume rm mlflow-demo-var-lib-docker
 MSG

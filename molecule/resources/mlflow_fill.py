@@ -24,11 +24,6 @@ LONG_PARAM = "p" * 5000
 
 
 def _client(url):
-    # MLflow 3.17 servers advertise presigned multipart transfers whenever the store is S3; a
-    # client then sends large artifacts straight to the S3 endpoint, which clients of a proxied
-    # stack cannot reach. Clients switch that off (README, "Artifacts"), as this one does.
-    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
-    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "false")
     import mlflow
     from mlflow import MlflowClient
 

@@ -28,11 +28,8 @@ def _client(url: str, ca_cert: str):
     if ca_cert != "-":  # "-": plain HTTP (the local stage without nginx)
         os.environ["MLFLOW_TRACKING_SERVER_CERT_PATH"] = ca_cert
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", "2")
-    # MLflow 3.17 servers advertise presigned multipart transfers whenever the store is S3; a
-    # client then sends large artifacts straight to the S3 endpoint, which clients of a proxied
-    # stack cannot reach. Clients switch that off (README, "Artifacts"), as this one does.
-    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
-    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "false")
+    # No MLFLOW_ENABLE_PROXY_MULTIPART_* here: a client as users run it, which takes the server's
+    # word on presigned transfers (_presigned_problems).
     import mlflow
     from mlflow import MlflowClient
 
@@ -98,12 +95,37 @@ def read(url: str, ca_cert: str, state_file: str, *flags: str) -> dict:
             local = Path(client.download_artifacts(state["run_id"], "model/weights.bin", tmp))
             if _sha256(local) != state["artifact_sha256"]:
                 problems.append("artifact bytes differ")
+        problems += _presigned_problems(url, state["artifact_uri"])
     version = client.get_model_version_by_alias(state["model"], "champion")
     if version.version != state["model_version"] or version.run_id != state["run_id"]:
         problems.append(f"model alias points at {version.version}/{version.run_id}")
     if problems:
         raise SystemExit("; ".join(problems))
     return {"ok": True, **state}
+
+
+def _presigned_problems(url: str, artifact_uri: str) -> list:
+    """What the server offers clients of a proxied stack that they could not use: presigned S3
+    transfers (the role leaves them off unless mlflow_server_multipart_upload/_download), whose
+    URLs name an S3 endpoint only the server reaches. MLflow 3.17.2 offers them whenever the
+    store is S3, and an MLflow 3.18 client then fetches every download from such a URL."""
+    from mlflow.utils.credentials import get_default_host_creds
+    from mlflow.utils.rest_utils import http_request
+
+    creds = get_default_host_creds(url)
+    info = http_request(creds, "/api/3.0/mlflow/server-info", "GET")
+    if info.status_code != 200:
+        return [f"server-info answered {info.status_code}"]
+    problems = []
+    offered = {key: value for key, value in info.json().items() if "multipart" in key}
+    if any(offered.values()):
+        problems.append(f"server offers presigned transfers: {offered}")
+    if artifact_uri.startswith("mlflow-artifacts:/"):  # proxied: ask for a presigned URL as a 3.18 client does
+        path = artifact_uri.removeprefix("mlflow-artifacts:").strip("/") + "/model/weights.bin"
+        granted = http_request(creds, f"/api/2.0/mlflow-artifacts/presigned/{path}", "GET")
+        if granted.status_code != 501:
+            problems.append(f"presigned download answered {granted.status_code}, not 501: {granted.text[:200]}")
+    return problems
 
 
 def big(url: str, ca_cert: str, size_mib: str) -> dict:

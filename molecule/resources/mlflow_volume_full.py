@@ -49,10 +49,6 @@ def _client(url: str):
     os.environ["MLFLOW_TRACKING_URI"] = url
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
     os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "60"
-    # An S3 store has MLflow 3.17 servers advertise presigned transfers, which clients of a
-    # proxied stack cannot use (README, "Clients and large artifacts"): off, as for every client.
-    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD", "false")
-    os.environ.setdefault("MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD", "false")
     from mlflow import MlflowClient
 
     return MlflowClient(url)

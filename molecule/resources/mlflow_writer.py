@@ -56,10 +56,6 @@ def _client(url: str, ca_cert: str):
     os.environ["MLFLOW_TRACKING_SERVER_CERT_PATH"] = ca_cert
     os.environ["MLFLOW_HTTP_REQUEST_MAX_RETRIES"] = "0"
     os.environ["MLFLOW_HTTP_REQUEST_TIMEOUT"] = "20"
-    # As the README asks of clients of a proxied stack: no presigned multipart transfers (the
-    # client's chunked download of even this small artifact retries for minutes).
-    os.environ["MLFLOW_ENABLE_PROXY_MULTIPART_DOWNLOAD"] = "false"
-    os.environ["MLFLOW_ENABLE_PROXY_MULTIPART_UPLOAD"] = "false"
     from mlflow import MlflowClient
 
     return MlflowClient(url)

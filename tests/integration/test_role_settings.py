@@ -108,3 +108,32 @@ def test_an_ipv6_public_name_is_allowed_in_brackets_as_nginx_passes_it(tmp_path)
     assert rc == 0, output[-3000:]
     assert {"[2001:db8::7]", "[[]2001:db8::7]:*"} <= set(facts["solo"]["mlflow_server_allowed_hosts"])
     assert facts["solo"]["mlflow_server_cors_origins"] == ["https://[2001:db8::7]", "https://[[]2001:db8::7]:*"]
+
+
+ALL_ADDRESSES = "0.0.0.0"  # noqa: S104 - what MinIO is published on, not a socket bound here
+
+
+@pytest.mark.parametrize(
+    "given, published",
+    [
+        ({}, "127.0.0.1"),
+        ({"mlflow_server_multipart_upload": True}, ALL_ADDRESSES),
+        ({"mlflow_server_multipart_download": True}, ALL_ADDRESSES),
+        ({"mlflow_server_multipart_download": "false"}, "127.0.0.1"),  # as `-e key=false` gives it
+    ],
+)
+def test_minio_is_published_for_clients_only_with_presigned_transfers(tmp_path, given, published):
+    # Clients fetch presigned URLs from the store themselves: MinIO must be reachable, and its port
+    # guard (which would let only MLflow's hosts in) is off unless set with the clients' networks.
+    rc, output, facts = _one_host(tmp_path, **given)
+
+    assert rc == 0, output[-3000:]
+    assert facts["solo"]["minio_api_publish_address_effective"] == published
+    assert facts["solo"]["minio_port_guard_effective"] is (published == "127.0.0.1")
+
+
+def test_presigned_downloads_with_direct_artifacts_are_refused(tmp_path):
+    rc, output, _facts = _one_host(
+        tmp_path, mlflow_server_artifacts_mode="direct", mlflow_server_multipart_download=True
+    )
+    _refused(rc, output, "multipart upload and download need mlflow_server_artifacts_mode=proxied")
