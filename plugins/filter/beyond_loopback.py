@@ -9,7 +9,7 @@ __metaclass__ = type
 from ansible.errors import AnsibleFilterError
 from ansible.module_utils.common.collections import is_sequence
 
-from ansible_collections.mlops.mlflow.plugins.plugin_utils.ip import ip_or_none
+from ansible_collections.mlops.mlflow.plugins.plugin_utils.ip import is_loopback
 
 DOCUMENTATION = r"""
 name: beyond_loopback
@@ -48,11 +48,6 @@ _value:
 """
 
 
-def _is_loopback(address):
-    ip = ip_or_none(address)
-    return ip is not None and ip.is_loopback
-
-
 def beyond_loopback(items):
     if not is_sequence(items):
         raise AnsibleFilterError("beyond_loopback: expects a list of port guard items, got %r" % (items,))
@@ -60,7 +55,7 @@ def beyond_loopback(items):
     for item in items:
         if not isinstance(item, dict) or not is_sequence(item.get("addresses")):
             raise AnsibleFilterError("beyond_loopback: each item needs an 'addresses' list, got %r" % (item,))
-        addresses = [str(a) for a in item["addresses"] if str(a) and not _is_loopback(str(a))]
+        addresses = [str(a) for a in item["addresses"] if str(a) and not is_loopback(a)]
         if addresses:
             kept.append(dict(item, addresses=addresses))
     return kept

@@ -45,3 +45,24 @@ def test_a_new_guard_with_one_unknown_source_guards_the_known_ones_and_says_so(r
     rules = [r for r in results if r.get("action") == "ansible.builtin.template"]
     assert rules and rules[0]["changed"], output
     assert any(r.get("action") == "mlops.mlflow.compose_service" for r in results), output
+
+
+def test_a_port_published_on_every_interface_is_guarded_whatever_address_it_is_reached_at(run_tasks, tmp_path):
+    # 0.0.0.0 and :: publish on every address of the host: the rules match the port alone; a port
+    # published on one address matches that address too.
+    guard = [
+        {"addresses": ["0.0.0.0", "::"], "port": 5000, "sources": ["10.0.0.7", "fd00::7"]},  # noqa: S104
+        {"addresses": ["fd00::5"], "port": 9000, "sources": ["fd00::7"]},
+    ]
+    project = "mlops-guard-test-" + os.urandom(3).hex()
+    task = compose_service(tmp_path, project, DEFINITION, compose_project_port_guard=guard)
+    rc, results, output = run_tasks([task], check=True, diff=True)
+
+    assert rc == 0, output
+    rules = next(r for r in results if r.get("action") == "ansible.builtin.template")
+    diffs = rules["diff"] if isinstance(rules["diff"], list) else [rules["diff"]]
+    written = "".join(d.get("after", "") for d in diffs)
+    dnat = "-p tcp -m conntrack --ctstate DNAT --ctdir ORIGINAL"
+    assert f"4 -s 10.0.0.7 {dnat} --ctorigdstport 5000 -j RETURN\n4 {dnat} --ctorigdstport 5000 -j DROP" in written
+    assert f"6 -s fd00::7 {dnat} --ctorigdstport 5000 -j RETURN\n6 {dnat} --ctorigdstport 5000 -j DROP" in written
+    assert f"6 -s fd00::7 {dnat} --ctorigdst fd00::5 --ctorigdstport 9000 -j RETURN" in written

@@ -79,11 +79,31 @@ def test_allowed_hosts_take_public_names_in_lower_case_and_the_job_runners_addre
     assert facts["solo"]["mlflow_server_cors_origins"][0] == "https://mlflow.example.com"
 
 
-def test_nginx_proxies_to_the_address_mlflow_is_bound_to(tmp_path):
-    rc, output, facts = _one_host(tmp_path, mlflow_server_bind_address="10.0.0.5")
+@pytest.mark.parametrize(
+    "bound, upstream",
+    [
+        ("10.0.0.5", "10.0.0.5:5000"),
+        ("fd00::5", "[fd00::5]:5000"),
+        ("::", "127.0.0.1:5000"),
+        ("127.0.0.1", "127.0.0.1:5000"),
+    ],
+)
+def test_nginx_proxies_to_the_address_mlflow_is_bound_to(tmp_path, bound, upstream):
+    rc, output, facts = _one_host(tmp_path, mlflow_server_bind_address=bound)
 
     assert rc == 0, output[-3000:]
-    assert facts["solo"]["nginx_auth_upstreams"] == ["10.0.0.5:5000"]
+    assert facts["solo"]["nginx_auth_upstreams"] == [upstream]
+
+
+@pytest.mark.parametrize(
+    "published, url",
+    [("fd00::5", "http://[fd00::5]:9000"), ("::", "http://127.0.0.1:9000"), ("127.0.0.2", "http://127.0.0.1:9000")],
+)
+def test_the_bucket_task_reaches_minio_on_its_ipv6_wildcard_or_loopback_address(tmp_path, published, url):
+    rc, output, facts = _one_host(tmp_path, minio_api_publish_address=published)
+
+    assert rc == 0, output[-3000:]
+    assert facts["solo"]["minio_api_local_url"] == url
 
 
 def test_direct_artifacts_with_sqlite_are_refused(tmp_path):
