@@ -288,22 +288,23 @@ def check(module, spec):
         module.fail_json(msg=error, path=path)
 
 
-def would_change(module, spec):
-    """Whether ensure() would write a new secret into the file."""
+def plan(module, spec):
+    """(current, secret, source) for one file: what it holds (None when absent or empty: an empty
+    file holds no secret) and the secret it is to hold, chosen once for the whole run."""
     try:
         current = read_text(spec["path"]) or None
     except (OSError, IOError, ValueError, UnicodeError) as exc:
         module.fail_json(msg="cannot read %s: %s" % (spec["path"], to_native(exc)), path=spec["path"])
-    return current is None or (bool(spec["value"]) and spec["value"] != current)
+    return (current,) + choose(spec["value"], current, spec["length"])
 
 
-def mark_pending(module, marker, specs):
+def mark_pending(module, marker, plans):
     """Create the marker before any secret changes; return whether a change awaits the caller."""
     if not marker:
         return False
     if os.path.lexists(marker):
         return True
-    if not any(would_change(module, spec) for spec in specs):
+    if all(secret == current for current, secret, _source in plans):
         return False
     if not module.check_mode:
         try:
@@ -313,15 +314,10 @@ def mark_pending(module, marker, specs):
     return True
 
 
-def ensure(module, spec):
-    """Bring one file to its secret and attributes; return its result (with changed and diff)."""
+def ensure(module, spec, planned):
+    """Bring one file to its planned secret and attributes; return its result (with changed and diff)."""
     path = spec["path"]
-    try:
-        current = read_text(path) or None  # an empty file holds no secret
-    except (OSError, IOError, ValueError, UnicodeError) as exc:
-        module.fail_json(msg="cannot read %s: %s" % (path, to_native(exc)), path=path)
-
-    secret, source = choose(spec["value"], current, spec["length"])
+    current, secret, source = planned
     secret_changed = secret != current
     diff = {
         "before": {"path": path, "state": "absent" if current is None else "present", "secret": "(hidden)"},
@@ -360,8 +356,9 @@ def run(module):
     marker = module.params["pending_marker"]
     if marker and not os.path.isdir(os.path.dirname(marker) or "."):
         module.fail_json(msg="the directory of pending_marker %s does not exist; create it first" % marker)
-    pending = mark_pending(module, marker, specs)
-    results = [ensure(module, spec) for spec in specs]
+    plans = [plan(module, spec) for spec in specs]
+    pending = mark_pending(module, marker, plans)
+    results = [ensure(module, spec, planned) for spec, planned in zip(specs, plans)]
     if module.params["files"] is None:
         module.exit_json(pending=pending, **results[0])
     diffs = [result.pop("diff") for result in results]
