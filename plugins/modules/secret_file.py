@@ -295,7 +295,8 @@ def plan(module, spec):
         current = read_text(spec["path"]) or None
     except (OSError, IOError, ValueError, UnicodeError) as exc:
         module.fail_json(msg="cannot read %s: %s" % (spec["path"], to_native(exc)), path=spec["path"])
-    return (current,) + choose(spec["value"], current, spec["length"])
+    secret, source = choose(spec["value"], current, spec["length"])
+    return current, secret, source
 
 
 def mark_pending(module, marker, plans):
@@ -356,9 +357,9 @@ def run(module):
     marker = module.params["pending_marker"]
     if marker and not os.path.isdir(os.path.dirname(marker) or "."):
         module.fail_json(msg="the directory of pending_marker %s does not exist; create it first" % marker)
-    plans = [plan(module, spec) for spec in specs]
-    pending = mark_pending(module, marker, plans)
-    results = [ensure(module, spec, planned) for spec, planned in zip(specs, plans)]
+    plans = [(spec, plan(module, spec)) for spec in specs]
+    pending = mark_pending(module, marker, [planned for _spec, planned in plans])
+    results = [ensure(module, spec, planned) for spec, planned in plans]
     if module.params["files"] is None:
         module.exit_json(pending=pending, **results[0])
     diffs = [result.pop("diff") for result in results]
