@@ -6,7 +6,7 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
-from ansible_collections.mlops.mlflow.plugins.plugin_utils.ip import ip_or_none
+from ansible_collections.mlops.mlflow.plugins.plugin_utils.ip import ip_or_none, is_wildcard
 
 DOCUMENTATION = r"""
 name: host_address
@@ -21,6 +21,8 @@ description:
   - With O(names=false), only an IP address will do, as for a firewall rule. It returns the
     address from facts, else C(ansible_host) when it is an IP address, else an empty string
     (the host's facts were not gathered, as for a host a C(--limit) leaves out).
+  - With O(published), the address a service of that host is published on, that address comes
+    first when it is one address rather than every interface (C(0.0.0.0), C(::)).
 options:
   _input:
     description: C(hostvars[name]) of the host.
@@ -30,6 +32,13 @@ options:
     description: Fall back to C(ansible_host) or the inventory name when either is a host name.
     type: bool
     default: true
+  published:
+    description:
+      - The host address the service is published on (as the role that publishes it worked it
+        out, e.g. C(postgres_publish_address_effective)). Empty or a wildcard address leaves the
+        choice above.
+    type: str
+    default: ''
 """
 
 EXAMPLES = r"""
@@ -40,6 +49,12 @@ EXAMPLES = r"""
 - name: IP addresses of the nginx hosts, '' for one whose facts are unknown
   ansible.builtin.debug:
     msg: "{{ groups['nginx_auth'] | map('extract', hostvars) | map('mlops.mlflow.host_address', names=false) | list }}"
+
+- name: Where other hosts reach the database host's PostgreSQL
+  ansible.builtin.debug:
+    msg: >-
+      {{ hostvars[pg_host] | mlops.mlflow.host_address(
+           published=hostvars[pg_host]['postgres_publish_address_effective'] | default('')) }}
 """
 
 RETURN = r"""
@@ -49,7 +64,9 @@ _value:
 """
 
 
-def host_address(host_vars, names=True):
+def host_address(host_vars, names=True, published=""):
+    if published and not is_wildcard(published):
+        return str(published)
     facts = host_vars.get("ansible_facts") or {}
     address = (facts.get("default_ipv4") or {}).get("address")
     if address:

@@ -157,3 +157,46 @@ def test_presigned_downloads_with_direct_artifacts_are_refused(tmp_path):
         tmp_path, mlflow_server_artifacts_mode="direct", mlflow_server_multipart_download=True
     )
     _refused(rc, output, "multipart upload and download need mlflow_server_artifacts_mode=proxied")
+
+
+def _split(tmp_path, data_vars):
+    """PostgreSQL and MinIO on host `data` (with ``data_vars``), MLflow and nginx on host `app`."""
+    inventory = tmp_path / "hosts.yml"
+    hosts = {"data": {"ansible_host": "192.0.2.10", **data_vars}, "app": {"ansible_host": "192.0.2.20"}}
+    groups = {"docker_host": {"hosts": hosts}, "postgres": {"hosts": {"data": {}}}, "minio": {"hosts": {"data": {}}}}
+    groups.update(mlflow_server={"hosts": {"app": {}}}, nginx_auth={"hosts": {"app": {}}})
+    stage = {"mlflow_stage": "compose", "nginx_auth_server_names": ["localhost"]}
+    inventory.write_text(json.dumps({"all": {"vars": stage, "children": groups}}), encoding="utf-8")
+    return _checks(inventory)
+
+
+@pytest.mark.parametrize(
+    "published, db_address, endpoint",
+    [
+        ({}, "192.0.2.10", "http://192.0.2.10:9000"),  # published on every interface: the host's address
+        (
+            {"postgres_publish_address": "10.0.0.9", "minio_api_publish_address": "10.0.0.9"},
+            "10.0.0.9",
+            "http://10.0.0.9:9000",
+        ),
+        (
+            {"postgres_publish_address": "fd00::9", "minio_api_publish_address": "fd00::9"},
+            "fd00::9",
+            "http://[fd00::9]:9000",
+        ),
+    ],
+)
+def test_mlflow_reaches_the_database_and_store_of_another_host_where_they_are_published(
+    tmp_path, published, db_address, endpoint
+):
+    rc, output, facts = _split(tmp_path, published)
+
+    assert rc == 0, output[-3000:]
+    assert facts["app"]["mlflow_server_db_address"] == db_address
+    assert facts["app"]["mlflow_server_s3_endpoint_effective"] == endpoint
+
+
+def test_a_database_another_host_publishes_on_loopback_is_refused(tmp_path):
+    rc, output, _facts = _split(tmp_path, {"postgres_publish_address": "127.0.0.1"})
+
+    _refused(rc, output, "a loopback address is the container itself: the database ('127.0.0.1')")

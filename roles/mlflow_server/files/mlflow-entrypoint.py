@@ -45,6 +45,8 @@ def backend_uri() -> str | None:
     user = quote(os.environ.get("MLFLOW_DB_USER", "mlflow"), safe="")
     name = quote(os.environ.get("MLFLOW_DB_NAME", "mlflow"), safe="")
     port = os.environ.get("MLFLOW_DB_PORT", "5432")
+    if ":" in host and not host.startswith("["):  # an IPv6 address, in brackets in a URI
+        host = f"[{host}]"
     query = {
         key: os.environ[env]
         for key, env in (("sslmode", "MLFLOW_DB_SSLMODE"), ("sslrootcert", "MLFLOW_DB_SSLROOTCERT"))

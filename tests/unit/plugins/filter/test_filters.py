@@ -164,6 +164,21 @@ def test_host_address_without_names_gives_an_ip_address_or_nothing():
 
 
 @pytest.mark.parametrize(
+    ("published", "expected"), [("10.0.0.9", "10.0.0.9"), ("fd00::9", "fd00::9"), ("", "10.0.0.5")]
+)
+def test_host_address_of_a_service_published_on_one_address_is_that_address(published, expected):
+    facts = {"ansible_facts": {"default_ipv4": {"address": "10.0.0.5"}}, "inventory_hostname": "pg"}
+    assert host_address(facts, published=published) == expected
+
+
+@pytest.mark.parametrize("everywhere", ["0.0.0.0", "::"])  # noqa: S104
+def test_host_address_of_a_service_published_on_every_interface_is_the_hosts(everywhere):
+    facts = {"ansible_facts": {"default_ipv4": {"address": "10.0.0.5"}}, "inventory_hostname": "pg"}
+    assert host_address(facts, published=everywhere) == "10.0.0.5"
+    assert host_address({"inventory_hostname": "pg"}, names=False, published=everywhere) == ""
+
+
+@pytest.mark.parametrize(
     ("addresses", "expected"),
     [
         (["127.0.0.1"], None),
