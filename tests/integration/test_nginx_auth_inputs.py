@@ -5,9 +5,13 @@ role's argument spec), with an empty list, or with an entry whose password is em
 fails with a message naming the variable, and no task that changes the host ran.
 """
 
+from pathlib import Path
+
 import pytest
 
 pytestmark = pytest.mark.integration
+
+ROLE = Path(__file__).resolve().parents[2] / "roles/nginx_auth"
 
 
 def _nginx_auth(**role_vars):
@@ -49,3 +53,42 @@ def test_a_user_list_nobody_could_log_in_with_is_refused(run_tasks, users):
 
     _assert_refused(rc, results, output, "nginx_auth_users is empty or has an entry without a name or a password")
     assert "s3cret-pw" not in output
+
+
+def test_switches_given_as_strings_are_read_as_booleans(run_tasks, tmp_path):
+    # `-e nginx_auth_hsts=false` gives the string "false", which Jinja takes as true.
+    site = tmp_path / "site.conf"
+    role_vars = {
+        "nginx_auth_server_names": ["localhost"],
+        "nginx_auth_users": [{"name": "alice", "password": "unused"}],
+        "nginx_auth_upstream_servers": ["127.0.0.1:5000"],
+        "nginx_auth_hsts": "false",
+        "nginx_auth_listen_ipv6": "false",
+        "nginx_auth_health_open": "false",
+    }
+    rc, _results, output = run_tasks(
+        [
+            {
+                "ansible.builtin.include_role": {
+                    "name": "mlops.mlflow.nginx_auth",
+                    "tasks_from": "facts",
+                    "public": True,
+                },
+                "vars": role_vars,
+            },
+            {
+                "ansible.builtin.template": {
+                    "src": f"{ROLE}/templates/mlflow.conf.j2",
+                    "dest": str(site),
+                    "mode": "0644",
+                },
+                "vars": role_vars,
+            },
+        ]
+    )
+
+    assert rc == 0, output
+    written = site.read_text(encoding="utf-8")
+    assert "Strict-Transport-Security" not in written
+    assert "listen [::]" not in written
+    assert "/health {" not in written

@@ -200,3 +200,12 @@ def test_a_database_another_host_publishes_on_loopback_is_refused(tmp_path):
     rc, output, _facts = _split(tmp_path, {"postgres_publish_address": "127.0.0.1"})
 
     _refused(rc, output, "a loopback address is the container itself: the database ('127.0.0.1')")
+
+
+def test_multipart_switched_off_as_a_string_passes_with_direct_artifacts(tmp_path):
+    # `-e mlflow_server_multipart_upload=false` gives the string "false", which is not off to Jinja.
+    rc, output, _facts = _one_host(
+        tmp_path, mlflow_server_artifacts_mode="direct", mlflow_server_multipart_upload="false"
+    )
+
+    assert rc == 0, output[-3000:]

@@ -48,3 +48,54 @@ def test_database_on_this_host_passes(run_tasks, pg_volume):
     rc, _results, output = run_tasks(_guard("localhost", pg_volume))
 
     assert rc == 0, output
+
+
+# The state file the server writes once it runs: MLflow's version, then the database it runs on.
+SPLIT_DB = "postgresql://mlflow@10.0.0.9:5432/mlflow"  # the compose stage's database on another host
+MANAGED_DB = "postgresql://mlflow@mlflow.abc.eu-west-1.rds.amazonaws.com:5432/mlflow"
+
+
+def _state(tmp_path, last_db, now_db, **more):
+    state_file = tmp_path / "mlflow.version"
+    state_file.write_text(f"3.17.2\n{last_db}\n", encoding="utf-8")
+    return [
+        {
+            "ansible.builtin.include_role": {"name": "mlops.mlflow.mlflow_server", "tasks_from": "state"},
+            "vars": {"mlflow_server_state_file": str(state_file), "mlflow_server_db_identity": now_db, **more},
+        }
+    ]
+
+
+@pytest.mark.parametrize("now_db", [MANAGED_DB, "sqlite"])
+def test_mlflow_pointed_away_from_the_postgresql_it_last_ran_on_stops(run_tasks, tmp_path, now_db):
+    # The split layout's database host keeps the volume: nothing on this host to find but the state file.
+    rc, results, output = run_tasks(_state(tmp_path, SPLIT_DB, now_db))
+
+    assert rc != 0, output
+    failed = [r for r in results if r.get("failed")]
+    assert len(failed) == 1, output
+    assert f"last ran on the database {SPLIT_DB} and the inventory now points it at {now_db}." in failed[0]["msg"]
+    assert "mlflow_server_local_postgres_retired=true" in failed[0]["msg"]
+
+
+@pytest.mark.parametrize(
+    "last_db, now_db, more",
+    [
+        (SPLIT_DB, SPLIT_DB, {}),  # the same database
+        ("sqlite", SPLIT_DB, {}),  # local -> compose: the SQLite file's own guard and the migration see to it
+        (SPLIT_DB, MANAGED_DB, {"mlflow_server_local_postgres_retired": "true"}),  # as `-e name=true` gives it
+    ],
+)
+def test_the_same_database_a_migration_or_a_retired_one_passes(run_tasks, tmp_path, last_db, now_db, more):
+    rc, _results, output = run_tasks(_state(tmp_path, last_db, now_db, **more))
+
+    assert rc == 0, output
+
+
+def test_a_retired_flag_given_as_a_string_is_read_as_a_boolean(run_tasks, pg_volume):
+    # ansible-core 2.19 refuses a conditional that is a string; `-e name=true` gives one.
+    tasks = _guard("db-elsewhere.example", pg_volume)
+    tasks[1]["vars"]["mlflow_server_local_postgres_retired"] = "true"
+    rc, _results, output = run_tasks(tasks)
+
+    assert rc == 0, output
