@@ -94,6 +94,21 @@ http {{
     return subprocess.Popen([NGINX, "-p", str(work), "-c", str(conf), "-g", "daemon off;"])
 
 
+def nginx_site_tasks(dest: Path, role_vars: dict) -> list:
+    """Tasks rendering nginx_auth's site file to ``dest`` as the role does: its facts, then its template."""
+    template = Path(__file__).resolve().parents[2] / "roles/nginx_auth/templates/mlflow.conf.j2"
+    return [
+        {
+            "ansible.builtin.include_role": {"name": "mlops.mlflow.nginx_auth", "tasks_from": "facts", "public": True},
+            "vars": role_vars,
+        },
+        {
+            "ansible.builtin.template": {"src": str(template), "dest": str(dest), "mode": "0644"},
+            "vars": role_vars,
+        },
+    ]
+
+
 def stop_nginx(proc: subprocess.Popen) -> None:
     proc.terminate()
     proc.wait(timeout=10)

@@ -5,13 +5,11 @@ role's argument spec), with an empty list, or with an entry whose password is em
 fails with a message naming the variable, and no task that changes the host ran.
 """
 
-from pathlib import Path
-
 import pytest
 
-pytestmark = pytest.mark.integration
+from .conftest import nginx_site_tasks
 
-ROLE = Path(__file__).resolve().parents[2] / "roles/nginx_auth"
+pytestmark = pytest.mark.integration
 
 
 def _nginx_auth(**role_vars):
@@ -66,26 +64,7 @@ def test_switches_given_as_strings_are_read_as_booleans(run_tasks, tmp_path):
         "nginx_auth_listen_ipv6": "false",
         "nginx_auth_health_open": "false",
     }
-    rc, _results, output = run_tasks(
-        [
-            {
-                "ansible.builtin.include_role": {
-                    "name": "mlops.mlflow.nginx_auth",
-                    "tasks_from": "facts",
-                    "public": True,
-                },
-                "vars": role_vars,
-            },
-            {
-                "ansible.builtin.template": {
-                    "src": f"{ROLE}/templates/mlflow.conf.j2",
-                    "dest": str(site),
-                    "mode": "0644",
-                },
-                "vars": role_vars,
-            },
-        ]
-    )
+    rc, _results, output = run_tasks(nginx_site_tasks(site, role_vars))
 
     assert rc == 0, output
     written = site.read_text(encoding="utf-8")

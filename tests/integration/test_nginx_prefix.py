@@ -23,11 +23,10 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import free_port, start_nginx, stop_nginx
+from .conftest import free_port, nginx_site_tasks, start_nginx, stop_nginx
 
 pytestmark = pytest.mark.integration
 
-ROOT = Path(__file__).resolve().parents[2]
 HTPASSWD = shutil.which("htpasswd") or "/usr/bin/htpasswd"
 AUTH = {"Authorization": "Basic " + b64encode(b"alice:s3cret pass").decode()}
 
@@ -84,26 +83,7 @@ def site(run_tasks):
         "nginx_auth_tls_key_path": str(work / "tls.key"),
         "nginx_auth_htpasswd_path": str(work / "users"),
     }
-    rc, _results, output = run_tasks(
-        [
-            {
-                "ansible.builtin.include_role": {
-                    "name": "mlops.mlflow.nginx_auth",
-                    "tasks_from": "facts",
-                    "public": True,
-                },
-                "vars": role_vars,
-            },
-            {
-                "ansible.builtin.template": {
-                    "src": str(ROOT / "roles/nginx_auth/templates/mlflow.conf.j2"),
-                    "dest": str(work / "site.conf"),
-                    "mode": "0644",
-                },
-                "vars": role_vars,
-            },
-        ]
-    )
+    rc, _results, output = run_tasks(nginx_site_tasks(work / "site.conf", role_vars))
     assert rc == 0, output
     proc = start_nginx(work, f"  include {work}/site.conf;")
     for _attempt in range(50):
