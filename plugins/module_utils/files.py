@@ -9,8 +9,11 @@ __metaclass__ = type
 import grp
 import os
 import pwd
+import re
+import stat
 import tempfile
 
+from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_text
 
 
@@ -75,4 +78,27 @@ def owner_group_error(owner, group):
             lookup(to_text(value))
         except KeyError:
             return "%s %s does not exist on this host" % (kind, value)
+    return None
+
+
+class _RegularFile(object):
+    """What AnsibleModule's symbolic mode parser reads of a file's stat: a regular file's st_mode."""
+
+    st_mode = stat.S_IFREG | 0o600
+
+
+def mode_error(mode):
+    """A message when mode is neither octal (0600, '0600', '600') nor symbolic (u=r,go=), else None.
+
+    AnsibleModule only finds out when it sets the mode, after the content is written.
+    """
+    if mode is None or (isinstance(mode, int) and 0 <= mode <= 0o7777):
+        return None
+    text = to_text(mode)
+    if re.match(r"^0?[0-7]{3,4}$", text):
+        return None
+    try:
+        AnsibleModule._symbolic_mode_to_octal(_RegularFile(), text)  # pylint: disable=protected-access
+    except Exception:  # ValueError for an unknown letter or operator; others on odd input
+        return "mode must be octal (0600) or symbolic (u=rw,go=), got %r" % (mode,)
     return None

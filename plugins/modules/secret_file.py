@@ -209,6 +209,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible.module_utils.common.text.converters import to_bytes, to_native
 
 from ansible_collections.mlops.mlflow.plugins.module_utils.files import (
+    mode_error,
     move_into_place,
     owner_group_error,
     read_text,
@@ -283,7 +284,7 @@ def check(module, spec):
     directory = os.path.dirname(path)
     if directory and not os.path.isdir(directory):
         module.fail_json(msg="the directory %s does not exist; create it first" % directory, path=path)
-    error = owner_group_error(spec["owner"], spec["group"])
+    error = owner_group_error(spec["owner"], spec["group"]) or mode_error(spec["mode"])
     if error:
         module.fail_json(msg=error, path=path)
 

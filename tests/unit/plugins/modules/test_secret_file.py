@@ -173,6 +173,19 @@ def test_files_checks_every_owner_and_group_before_writing_any(capsys, tmp_path)
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
 
 
+@pytest.mark.parametrize("bad", ["bogus", "0999", "u+q", "12345"])
+def test_files_checks_every_mode_before_writing_any(capsys, tmp_path, bad):
+    code, result = run(capsys, files=[{"path": str(tmp_path / "a")}, {"path": str(tmp_path / "b"), "mode": bad}])
+    assert code == 1 and result["msg"] == f"mode must be octal (0600) or symbolic (u=rw,go=), got {bad!r}"
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+@pytest.mark.parametrize(("mode", "expected"), [("0440", 0o440), ("600", 0o600), (0o400, 0o400), ("u=r,go=", 0o400)])
+def test_octal_and_symbolic_modes_are_taken(capsys, tmp_path, mode, expected):
+    code, _result = run(capsys, path=str(tmp_path / "pw"), mode=mode)
+    assert code == 0 and stat.S_IMODE((tmp_path / "pw").stat().st_mode) == expected
+
+
 def test_a_new_secret_is_never_readable_beyond_its_owner(capsys, tmp_path, monkeypatch):
     """Under the usual umask 022 a renamed-in file would be 0644 until its mode is set: seen from inside."""
     seen = []
