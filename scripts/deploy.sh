@@ -5,6 +5,8 @@
 #                                             `mlflow-demo`), with inventories/compose
 #   bash scripts/deploy.sh -i inventories/prod [ansible-playbook args...]
 #                                             onto the servers an inventory names
+#   bash scripts/deploy.sh --check --diff     preview a change to the throwaway host's stack
+#                                             (any ansible-playbook args without -i)
 #
 # Sets up the same Python environment and Docker engine as the test command, so it works on a
 # fresh Debian 12 machine.
@@ -15,9 +17,14 @@ bash scripts/test.sh setup-only
 export PATH="$root/.venv/bin:$PATH"
 export ANSIBLE_COLLECTIONS_PATH="$root/collections"
 
-if [ $# -gt 0 ]; then
-  exec ansible-playbook site.yml "$@"
-fi
+# An inventory given: its servers. Other arguments alone (`--check --diff`, `-v`) go to the
+# throwaway host's run below, with its inventory, variables and password.
+for arg in "$@"; do
+  case $arg in
+    -i | -i?* | --inventory | --inventory=* | --inventory-file | --inventory-file=*)
+      exec ansible-playbook site.yml "$@" ;;
+  esac
+done
 
 # No servers given: a throwaway bare Debian 12 host on this machine, the compose stage on it.
 bash tests/images/build.sh
@@ -33,7 +40,8 @@ MLFLOW_DEMO_PASSWORD=$(cat "$password_file")
 export MLFLOW_DEMO_PASSWORD
 # The tests' vars file sets 2 MLflow workers for busy test lanes; the demo keeps the role's default.
 ansible-playbook site.yml -i inventories/compose -e @molecule/resources/inventory/group_vars/all.yml \
-  -e '{"mlflow_server_workers": 4}'
+  -e '{"mlflow_server_workers": 4}' "$@"
+[ $# -eq 0 ] || exit 0  # a preview (--check --diff) or a run with extra arguments: its output says it all
 cat <<MSG
 
 MLflow is up on the throwaway host mlflow-demo:
