@@ -159,15 +159,18 @@ def test_presigned_downloads_with_direct_artifacts_are_refused(tmp_path):
     _refused(rc, output, "multipart upload and download need mlflow_server_artifacts_mode=proxied")
 
 
-def _split(tmp_path, data_vars):
-    """PostgreSQL and MinIO on host `data` (with ``data_vars``), MLflow and nginx on host `app`."""
+def _split(tmp_path, data_vars, unknown=(), app_vars=None):
+    """PostgreSQL and MinIO on host `data` (with ``data_vars``), MLflow and nginx on host `app` (``app_vars``)."""
     inventory = tmp_path / "hosts.yml"
-    hosts = {"data": {"ansible_host": "192.0.2.10", **data_vars}, "app": {"ansible_host": "192.0.2.20"}}
+    hosts = {
+        "data": {"ansible_host": "192.0.2.10", **data_vars},
+        "app": {"ansible_host": "192.0.2.20", **(app_vars or {})},
+    }
     groups = {"docker_host": {"hosts": hosts}, "postgres": {"hosts": {"data": {}}}, "minio": {"hosts": {"data": {}}}}
     groups.update(mlflow_server={"hosts": {"app": {}}}, nginx_auth={"hosts": {"app": {}}})
     stage = {"mlflow_stage": "compose", "nginx_auth_server_names": ["localhost"]}
     inventory.write_text(json.dumps({"all": {"vars": stage, "children": groups}}), encoding="utf-8")
-    return _checks(inventory)
+    return _checks(inventory, unknown)
 
 
 @pytest.mark.parametrize(
@@ -207,5 +210,19 @@ def test_multipart_switched_off_as_a_string_passes_with_direct_artifacts(tmp_pat
     rc, output, _facts = _one_host(
         tmp_path, mlflow_server_artifacts_mode="direct", mlflow_server_multipart_upload="false"
     )
+
+    assert rc == 0, output[-3000:]
+
+
+def test_a_run_that_leaves_out_the_store_host_is_refused_not_run_without_s3_keys(tmp_path):
+    # --limit app: the minio role did not run on `data`, so its credentials are unknown in the play.
+    rc, output, _facts = _split(tmp_path, {}, unknown=("minio_credentials_effective",))
+
+    _refused(rc, output, "the minio role did not run on data in this play (a --limit that leaves it out?)")
+
+
+def test_a_run_that_leaves_out_the_store_host_passes_with_the_keys_given(tmp_path):
+    keys = {"mlflow_server_s3_access_key": "given-key", "mlflow_server_s3_secret_key": "given-secret"}
+    rc, output, _facts = _split(tmp_path, {}, unknown=("minio_credentials_effective",), app_vars=keys)
 
     assert rc == 0, output[-3000:]

@@ -30,10 +30,17 @@ STAND_INS = {
 }
 
 
-def _checks(inventory: Path) -> tuple[int, str, dict]:
-    """Run inventory_checks.yml; return rc, output and the facts each host's tasks set."""
+def _checks(inventory: Path, unknown: tuple = ()) -> tuple[int, str, dict]:
+    """Run inventory_checks.yml; return rc, output and the facts each host's tasks set.
+
+    ``unknown``: stand-ins left out, as for a host whose role did not run in the play (--limit)."""
     proc, report = run_playbook(
-        Path(__file__).parent / "inventory_checks.yml", "-i", str(inventory), "-e", json.dumps(STAND_INS), cwd=ROOT
+        Path(__file__).parent / "inventory_checks.yml",
+        "-i",
+        str(inventory),
+        "-e",
+        json.dumps({name: value for name, value in STAND_INS.items() if name not in unknown}),
+        cwd=ROOT,
     )
     facts: dict[str, dict] = {}
     for play in report["plays"]:
