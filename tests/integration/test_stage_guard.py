@@ -99,3 +99,41 @@ def test_a_retired_flag_given_as_a_string_is_read_as_a_boolean(run_tasks, pg_vol
     rc, _results, output = run_tasks(tasks)
 
     assert rc == 0, output
+
+
+@pytest.fixture
+def minio_volume():
+    name = "mlops-guard-test-minio-" + os.urandom(3).hex()
+    subprocess.run(["docker", "volume", "create", name], check=True, capture_output=True)
+    yield name
+    subprocess.run(["docker", "volume", "rm", name], check=False, capture_output=True)
+
+
+def _store_guard(minio_volume, **more):
+    """This host keeps the database (its own postgres group) and a MinIO volume; the minio group moved."""
+    return [
+        {"ansible.builtin.add_host": {"name": "localhost", "groups": ["postgres"]}},
+        {"ansible.builtin.add_host": {"name": "store-elsewhere.example", "groups": ["minio"]}},
+        {
+            "ansible.builtin.include_role": {"name": "mlops.mlflow.mlflow_server", "tasks_from": "stage_guard"},
+            "vars": {"mlflow_stage": "compose", "minio_volume": minio_volume, **more},
+        },
+    ]
+
+
+def test_store_moved_to_another_host_stops_while_this_host_keeps_its_objects(run_tasks, minio_volume):
+    rc, results, output = run_tasks(_store_guard(minio_volume, mlflow_server_s3_prefix="prod"))
+
+    assert rc != 0, output
+    failed = [r for r in results if r.get("failed")]
+    assert len(failed) == 1, output
+    assert f"keeps the compose stage's MinIO data (volume {minio_volume})" in failed[0]["msg"]
+    assert "points MLflow's artifacts at store-elsewhere.example. Nothing was changed." in failed[0]["msg"]
+    assert "into s3://<bucket>/prod/ with `mc mirror`" in failed[0]["msg"]
+    assert "mlflow_server_local_minio_retired=true" in failed[0]["msg"]
+
+
+def test_store_moved_passes_once_its_objects_are_copied(run_tasks, minio_volume):
+    rc, _results, output = run_tasks(_store_guard(minio_volume, mlflow_server_local_minio_retired="true"))
+
+    assert rc == 0, output
