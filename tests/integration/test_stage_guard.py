@@ -15,12 +15,17 @@ import pytest
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def pg_volume():
-    name = "mlops-guard-test-pg-" + os.urandom(3).hex()
+def _volume(kind):
+    """A Docker volume of the test's own (a unique name), standing for a stage's data; removed afterwards."""
+    name = f"mlops-guard-test-{kind}-" + os.urandom(3).hex()
     subprocess.run(["docker", "volume", "create", name], check=True, capture_output=True)
     yield name
     subprocess.run(["docker", "volume", "rm", name], check=False, capture_output=True)
+
+
+@pytest.fixture
+def pg_volume():
+    yield from _volume("pg")
 
 
 def _guard(postgres_host, volume):
@@ -103,10 +108,7 @@ def test_a_retired_flag_given_as_a_string_is_read_as_a_boolean(run_tasks, pg_vol
 
 @pytest.fixture
 def minio_volume():
-    name = "mlops-guard-test-minio-" + os.urandom(3).hex()
-    subprocess.run(["docker", "volume", "create", name], check=True, capture_output=True)
-    yield name
-    subprocess.run(["docker", "volume", "rm", name], check=False, capture_output=True)
+    yield from _volume("minio")
 
 
 def _store_guard(minio_volume, **more):
