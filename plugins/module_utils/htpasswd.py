@@ -64,19 +64,23 @@ class HtpasswdError(Exception):
 
 
 class Line(object):
-    """One line of the file: an entry (name and hash) or anything else kept verbatim."""
+    """One line of the file: an entry (name, hash and nginx's optional comment) or anything else
+    kept verbatim."""
 
-    __slots__ = ("hashed", "name", "raw")
+    __slots__ = ("comment", "hashed", "name", "raw")
 
-    def __init__(self, raw, name=None, hashed=None):
+    def __init__(self, raw, name=None, hashed=None, comment=None):
         self.raw = raw
         self.name = name
         self.hashed = hashed
+        self.comment = comment
 
     def render(self):
         if self.name is None:
             return self.raw
-        return "%s:%s" % (self.name, self.hashed)
+        if self.comment is None:
+            return "%s:%s" % (self.name, self.hashed)
+        return "%s:%s:%s" % (self.name, self.hashed, self.comment)
 
 
 def parse(content, path="htpasswd file"):
@@ -87,13 +91,16 @@ def parse(content, path="htpasswd file"):
         if not stripped or stripped.startswith("#"):
             lines.append(Line(raw))
             continue
-        name, sep, hashed = raw.partition(":")
+        name, sep, rest = raw.partition(":")
+        # nginx reads "name:hash:comment": the hash ends at the next colon (no hash scheme offered
+        # here, nor nginx's {PLAIN}/{SSHA}, writes one), the rest is a comment nginx ignores.
+        hashed, comment_sep, comment = rest.partition(":")
         if not sep or not name or not hashed:
             raise HtpasswdError(
                 "%s line %d is not 'name:hash' and not a comment; fix or remove it before managing users: %r"
                 % (path, number, raw[:40])
             )
-        lines.append(Line(raw, name=name, hashed=hashed))
+        lines.append(Line(raw, name=name, hashed=hashed, comment=comment if comment_sep else None))
     return lines
 
 
@@ -248,7 +255,9 @@ def plan(lines, users, scheme=DEFAULT_SCHEME, rounds=None, update_password="alwa
         if keep or _is_current(line.hashed, password, scheme, rounds):
             new_lines.append(line)
             continue
-        new_lines.append(Line(None, name=line.name, hashed=hash_password(password, scheme, rounds)))
+        new_lines.append(
+            Line(None, name=line.name, hashed=hash_password(password, scheme, rounds), comment=line.comment)
+        )
         updated.append(line.name)
     for name, password, state in users:
         if state == "present" and name not in present:

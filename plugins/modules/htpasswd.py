@@ -14,7 +14,8 @@ description:
   - Adds, updates and removes users in an htpasswd file for nginx's (or Apache's) basic auth.
   - An entry whose hash verifies against the given password and uses the requested O(scheme)
     is left alone; a new password or another scheme rewrites only that line. Other entries,
-    comments, blank lines and their order are kept.
+    comments, blank lines and their order are kept, and so is the comment nginx allows after
+    an entry's hash (C(name:hash:comment)).
   - A file in which no entry changes is left as it is, even without a final newline or with
     CRLF line endings. A file that changes is written with LF line endings and a final newline.
   - Replacing the whole user set is one task, with O(users) and O(exclusive=true).

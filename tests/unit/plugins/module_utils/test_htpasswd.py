@@ -45,6 +45,23 @@ def test_parse_keeps_comments_and_blank_lines():
     assert h.render(lines) == "# users\n\nalice:$6$x$y\n"
 
 
+def test_entry_comment_nginx_reads_is_kept_when_the_password_verifies():
+    # nginx's format: name:hash:comment. The comment is not part of the hash.
+    alice = "alice:" + h.hash_password("a", "sha512_crypt") + ":Alice Liddell, ML platform"
+    new, added, updated, removed = h.plan(_file(alice), [("alice", "a", "present")])
+    assert (added, updated, removed) == ([], [], [])
+    assert h.render(new) == alice + "\n"
+
+
+def test_entry_comment_is_kept_when_the_password_changes():
+    alice = "alice:" + h.hash_password("a", "sha512_crypt") + ":on call: week 49"
+    new, _added, updated, _removed = h.plan(_file(alice), [("alice", "new", "present")])
+    assert updated == ["alice"]
+    name, hashed, comment = h.render(new).rstrip("\n").split(":", 2)
+    assert (name, comment) == ("alice", "on call: week 49")
+    assert h.verifies("new", hashed)
+
+
 def test_parse_rejects_line_without_colon():
     with pytest.raises(h.HtpasswdError, match="line 2 is not 'name:hash'"):
         h.parse("alice:$6$x$y\ngarbage\n")
