@@ -226,3 +226,22 @@ def test_a_run_that_leaves_out_the_store_host_passes_with_the_keys_given(tmp_pat
     rc, output, _facts = _split(tmp_path, {}, unknown=("minio_credentials_effective",), app_vars=keys)
 
     assert rc == 0, output[-3000:]
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [{"max_connections": 50}, {"Port": 5433}, {"shared_buffers": "1GB", "work_mem": "16MB"}, {"work mem": "16MB"}],
+)
+def test_extra_settings_that_would_override_the_roles_own_or_break_the_command_are_refused(tmp_path, settings):
+    # The server takes the last -c: max_connections 50 under MLflow pools sized for 200.
+    rc, output, _facts = _one_host(tmp_path, postgres_extra_settings=settings)
+
+    _refused(rc, output, "postgres_extra_settings must map setting names")
+
+
+def test_extra_settings_of_other_names_pass(tmp_path):
+    rc, output, _facts = _one_host(
+        tmp_path, postgres_extra_settings={"work_mem": "16MB", "pg_stat_statements.max": 5000}
+    )
+
+    assert rc == 0, output[-3000:]
