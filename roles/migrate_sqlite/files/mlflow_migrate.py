@@ -5,8 +5,13 @@ Runs inside the MLflow image the mlflow_server role built (same MLflow version a
 with the database password and S3 keys mounted as secret files. The PostgreSQL URI is built by
 the image's own entrypoint code from those files, never passed on a command line.
 
-  preflight SQLITE [--overwrite]   integrity_check, foreign keys, revision known to this MLflow, target
-                                   empty, the user may create the reference schema
+  check-target [--overwrite]       the target is reachable, the user may create the reference schema,
+                                   and it is empty or (with --overwrite) holds a load this migration
+                                   left unfinished
+  preflight SQLITE [--overwrite]   integrity_check, foreign keys, revision known to this MLflow, and
+                                   check-target
+  begin-load, finish-load          mark the target as holding an unfinished load, and take the mark off
+  clear-target                     drop the target's tables (a load left unfinished, --overwrite)
   upgrade-sqlite SQLITE            bring the SQLite copy to this MLflow's head revision
   create-schema                    create the PostgreSQL schema with MLflow itself
   reset-sequences                  every serial/identity column's sequence to max + 1
@@ -29,6 +34,9 @@ from pathlib import Path
 ENTRYPOINT = "/usr/local/bin/mlflow-entrypoint"
 # verify builds a fresh MLflow schema here, in the target database, to compare with (then drops it).
 REFERENCE_SCHEMA = "mlflow_schema_reference"
+# The mark of a load this migration began and has not finished (an empty schema in the target
+# database, beside MLflow's public one): the only data migrate_sqlite_overwrite may replace.
+UNFINISHED_SCHEMA = "mlflow_migration_unfinished"
 
 
 class MigrationError(Exception):
@@ -107,6 +115,42 @@ def preflight(path: str, *flags: str) -> dict:
             f"{path} is at schema revision {revision}, which this MLflow (head {head}) does not know: it was "
             "written by a newer MLflow. Raise mlflow_server_version to at least that version, then migrate."
         )
+    target = check_target(*flags)
+    return {"sqlite_revision": revision, "head": head, **target, **_artifact_uris(path)}
+
+
+def target_problem(tables: int, unfinished: bool, overwrite: bool) -> str | None:
+    """Why the migration may not load into a target holding ``tables`` tables in its public schema,
+    or None. ``unfinished``: the target carries the marker of a load this migration began and has
+    not finished (UNFINISHED_SCHEMA). Only such a load may be replaced: any other data is a
+    database in use, or one a migration finished, which an MLflow server may be running on."""
+    if not tables:
+        return None
+    if unfinished and overwrite:
+        return None
+    if unfinished:
+        return (
+            f"the target PostgreSQL database holds the {tables} table(s) of a load an earlier run of this migration "
+            "left unfinished. Nothing was changed. Re-run with migrate_sqlite_overwrite=true (its tables are dropped "
+            "and everything is loaded again)."
+        )
+    return (
+        f"the target PostgreSQL database already holds {tables} table(s) that no unfinished run of this migration "
+        "loaded: a database in use (an MLflow server may run on it) or one a migration finished. Nothing was changed"
+        + (
+            " (migrate_sqlite_overwrite replaces only a load this migration left unfinished). To replace this "
+            "database anyway, dump it first (pg_dump -Fc), drop its tables yourself, then re-run without "
+            "migrate_sqlite_overwrite."
+            if overwrite
+            else ". Point the migration at an empty database."
+        )
+    )
+
+
+def check_target(*flags: str) -> dict:
+    """The target's checks that need no SQLite file: reachable, the user may create the reference
+    schema, and it is empty or holds a load this migration left unfinished (target_problem).
+    Run before the MLflow server is stopped, and again in the preflight."""
     import sqlalchemy
 
     try:
@@ -121,6 +165,10 @@ def preflight(path: str, *flags: str) -> dict:
             may_create_schemas = conn.execute(
                 sqlalchemy.text("select has_database_privilege(current_database(), 'CREATE')")
             ).scalar()
+            unfinished = conn.execute(
+                sqlalchemy.text("select exists (select 1 from pg_namespace where nspname = :name)"),
+                {"name": UNFINISHED_SCHEMA},
+            ).scalar()
     except Exception as exc:  # report any connection failure without the URI
         detail = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
         raise MigrationError(f"cannot reach the target PostgreSQL: {detail}") from None
@@ -132,12 +180,29 @@ def preflight(path: str, *flags: str) -> dict:
             "afterwards). Nothing was changed. Grant it (GRANT CREATE ON DATABASE <database> TO <user>; the "
             "database's owner has it unless it was revoked), then re-run."
         )
-    if tables and "--overwrite" not in flags:
-        raise MigrationError(
-            f"the target PostgreSQL database already holds {len(tables)} table(s) (MLflow data?). Nothing was "
-            "changed. Point the migration at an empty database, or set migrate_sqlite_overwrite=true to replace it."
-        )
-    return {"sqlite_revision": revision, "head": head, "target_tables": len(tables), **_artifact_uris(path)}
+    problem = target_problem(len(tables), unfinished, "--overwrite" in flags)
+    if problem:
+        raise MigrationError(problem)
+    return {"target_tables": len(tables), "unfinished_load": unfinished}
+
+
+def begin_load() -> dict:
+    """Mark the target as holding a load this migration began (before its first change)."""
+    import sqlalchemy
+
+    with pg_engine().begin() as conn:
+        conn.execute(sqlalchemy.text(f'create schema if not exists "{UNFINISHED_SCHEMA}"'))
+    return {"unfinished_load": True}
+
+
+def finish_load() -> dict:
+    """Take the mark off once the load is verified: from then on the target is MLflow's database,
+    which migrate_sqlite_overwrite may no longer replace."""
+    import sqlalchemy
+
+    with pg_engine().begin() as conn:
+        conn.execute(sqlalchemy.text(f'drop schema if exists "{UNFINISHED_SCHEMA}" cascade'))
+    return {"unfinished_load": False}
 
 
 def _artifact_uris(path: str) -> dict:
@@ -170,8 +235,10 @@ def _artifact_uris(path: str) -> dict:
 
 
 def clear_target() -> dict:
+    """Drop the target's tables: only those of a load this migration left unfinished."""
     import sqlalchemy
 
+    check_target("--overwrite")
     with pg_engine().begin() as conn:
         conn.execute(sqlalchemy.text("drop schema public cascade"))
         conn.execute(sqlalchemy.text("create schema public"))
@@ -576,7 +643,10 @@ def copy_artifacts(root: str) -> dict:
 
 
 COMMANDS = {
+    "check-target": check_target,
     "preflight": preflight,
+    "begin-load": begin_load,
+    "finish-load": finish_load,
     "clear-target": clear_target,
     "upgrade-sqlite": upgrade_sqlite,
     "create-schema": create_schema,

@@ -231,3 +231,30 @@ def test_artifact_uris_tell_proxied_runs_from_others(tmp_path):
         "other_experiments": 1,
         "other_uris": ["./mlruns/1", "file:///home/me/mlruns/1/c/artifacts"],
     }
+
+
+# migrate_sqlite_overwrite replaces only a load the migration left unfinished (marked in the
+# target): a database in use, or one a migration finished, is refused with or without it. The
+# queries behind the mark run against the real PostgreSQL of the migration Molecule scenario.
+def test_an_empty_target_takes_the_load_with_or_without_overwrite():
+    assert migrate.target_problem(0, unfinished=False, overwrite=False) is None
+    assert migrate.target_problem(0, unfinished=True, overwrite=True) is None
+
+
+def test_an_unfinished_load_is_replaced_only_with_overwrite():
+    assert migrate.target_problem(31, unfinished=True, overwrite=True) is None
+    problem = migrate.target_problem(31, unfinished=True, overwrite=False)
+    assert "left unfinished" in problem and "Re-run with migrate_sqlite_overwrite=true" in problem
+
+
+@pytest.mark.parametrize("overwrite", [False, True])
+def test_a_database_in_use_is_never_replaced(overwrite):
+    problem = migrate.target_problem(31, unfinished=False, overwrite=overwrite)
+
+    assert problem.startswith("the target PostgreSQL database already holds 31 table(s) that no unfinished run")
+    assert "Nothing was changed" in problem
+    if overwrite:
+        assert "dump it first (pg_dump -Fc), drop its tables yourself" in problem
+    else:
+        assert "Point the migration at an empty database" in problem
+        assert "migrate_sqlite_overwrite" not in problem
