@@ -10,11 +10,10 @@ import importlib.util
 from pathlib import Path
 from types import SimpleNamespace
 
+import mlflow.exceptions as mlflow_exceptions  # requirements.txt installs MLflow's client for these tests
+import mlflow.store.entities.paged_list as paged_list
+import mlflow.utils.search_utils as search_utils
 import pytest
-
-search_utils = pytest.importorskip("mlflow.utils.search_utils")
-paged_list = pytest.importorskip("mlflow.store.entities.paged_list")
-mlflow_exceptions = pytest.importorskip("mlflow.exceptions")
 
 MODULE = Path(__file__).resolve().parents[3] / "roles/migrate_sqlite/files/mlflow_migrate.py"
 SPEC = importlib.util.spec_from_file_location("mlflow_migrate", MODULE)

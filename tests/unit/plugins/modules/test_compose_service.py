@@ -244,3 +244,12 @@ def test_check_mode_on_a_host_without_the_project_directory_reports_a_change(cap
 def test_non_positive_numbers_are_refused(capsys, project, docker, option):
     code, result = run(capsys, project, **{option: 0})
     assert code == 1 and result["msg"] == f"{option} must be at least 1, got 0"
+
+
+@pytest.mark.parametrize("pull", ["always", "missing", "never"])
+def test_pull_reaches_compose_up_as_given(capsys, project, docker, pull):
+    code, result = run(capsys, project, pull=pull)
+
+    assert code == 0, result
+    up = docker()[-1]
+    assert up[up.index("--pull") + 1] == pull

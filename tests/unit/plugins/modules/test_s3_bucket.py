@@ -787,3 +787,52 @@ def test_module_deletes_with_force(capsys, client):
     code, result = _main(capsys, name="mlflow", state="absent", force=True)
     assert client.list_buckets()["Buckets"] == []
     assert code == 0 and result["changed"] and result["deleted_objects"] == 1
+
+
+class Recorder:
+    """The moto client, recording the keyword arguments of every bucket-level call."""
+
+    def __init__(self, real):
+        self._real = real
+        self.calls = []
+
+    def __getattr__(self, name):
+        attribute = getattr(self._real, name)
+        if not callable(attribute) or name.startswith("_") or name in ("get_waiter", "can_paginate", "get_paginator"):
+            return attribute
+
+        def call(*args, **kwargs):
+            if "Bucket" in kwargs:
+                self.calls.append((name, kwargs))
+            return attribute(*args, **kwargs)
+
+        return call
+
+
+OWNER = "123456789012"  # moto's account: the owner matches, so every call goes through
+
+
+def test_expected_bucket_owner_goes_with_every_call_on_the_bucket(client):
+    recorder = Recorder(client)
+    params = dict(
+        expected_bucket_owner=OWNER,
+        versioning=True,
+        encryption="AES256",
+        public_access_block=True,
+        tags={"team": "ml"},
+        lifecycle_expiration=[{"id": "a", "prefix": "a/", "days": 1}],
+        policy=s3.public_read_policy("mlflow"),
+    )
+    run(recorder, **params)  # created and configured
+    run(recorder, **params)  # read back, unchanged
+    run(recorder, expected_bucket_owner=OWNER, state="absent", force=True)
+
+    names = {name for name, _kwargs in recorder.calls}
+    assert {"head_bucket", "put_bucket_versioning", "get_bucket_policy", "delete_bucket"} <= names, names
+    # CreateBucket is the one call S3 takes no expected owner on (the bucket has none yet).
+    missing = [
+        name
+        for name, kwargs in recorder.calls
+        if name != "create_bucket" and kwargs.get("ExpectedBucketOwner") != OWNER
+    ]
+    assert missing == [], missing
