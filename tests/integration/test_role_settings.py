@@ -245,3 +245,23 @@ def test_extra_settings_of_other_names_pass(tmp_path):
     )
 
     assert rc == 0, output[-3000:]
+
+
+@pytest.mark.parametrize(
+    ("given", "why"), [("mlflow.dump", "is not absolute"), ("/nonexistent/mlflow.dump", "is no file")]
+)
+def test_a_dump_to_restore_must_be_a_file_named_by_its_absolute_path(tmp_path, given, why):
+    # copy's src looks a relative path up beside the collection's playbook, not where the user is.
+    rc, output, _facts = _one_host(tmp_path, postgres_restore_dump=given)
+
+    _refused(rc, output, "postgres_restore_dump must be the absolute path of a pg_dump -Fc file on the controller")
+    assert why in output, output[-3000:]
+
+
+def test_a_dump_to_restore_on_the_controller_passes(tmp_path):
+    dump = tmp_path / "mlflow.dump"
+    dump.write_bytes(b"PGDMP")
+
+    rc, output, _facts = _one_host(tmp_path, postgres_restore_dump=str(dump))
+
+    assert rc == 0, output[-3000:]

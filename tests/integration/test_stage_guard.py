@@ -47,6 +47,10 @@ def test_database_moved_to_another_host_stops_while_this_host_keeps_its_data(run
     assert f"keeps the compose stage's PostgreSQL data (volume {pg_volume})" in failed[0]["msg"]
     assert "now points MLflow at db-elsewhere.example. Nothing was changed." in failed[0]["msg"]
     assert "mlflow_server_local_postgres_retired=true" in failed[0]["msg"]
+    # MLflow stopped before the dump, restored before MLflow starts on the new host: nothing lost between.
+    assert "Stop MLflow (`docker compose -p mlflow stop mlflow`, on every MLflow host" in failed[0]["msg"]
+    assert "`umask 077; docker compose -p mlflow exec -T postgres pg_dump" in failed[0]["msg"]
+    assert "restores it into the database on db-elsewhere.example before MLflow starts there" in failed[0]["msg"]
 
 
 def test_database_on_this_host_passes(run_tasks, pg_volume):
