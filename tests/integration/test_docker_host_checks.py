@@ -5,6 +5,8 @@ A real ansible-playbook runs the role's task files on localhost. The version che
 runs in check mode, so nothing on this machine changes whatever the outcome.
 """
 
+import json
+
 import pytest
 
 pytestmark = pytest.mark.integration
@@ -80,3 +82,26 @@ def test_existing_users_reach_the_group_task(run_tasks):
 
     assert rc == 0, output
     assert any(r.get("action") == "ansible.builtin.user" for r in results), output
+
+
+def test_daemon_options_merge_into_the_roles_nested_settings(run_tasks):
+    # A tag for the logs must not drop the rotation: without it container logs grow until the disk fills.
+    rc, results, output = run_tasks(
+        [
+            {
+                "ansible.builtin.include_role": {"name": "mlops.mlflow.docker_host", "tasks_from": "configure"},
+                "vars": {
+                    "docker_host_daemon_options": {"log-opts": {"tag": "{{ '{{' }}.Name{{ '}}' }}"}, "debug": True}
+                },
+            }
+        ],
+        check=True,
+        diff=True,
+    )
+
+    assert rc == 0, output
+    written = next(r for r in results if r.get("diff") and "daemon.json" in str(r["diff"]))
+    diff = written["diff"][0] if isinstance(written["diff"], list) else written["diff"]
+    config = json.loads(diff["after"])
+    assert config["log-opts"] == {"max-size": "10m", "max-file": "3", "tag": "{{.Name}}"}, config
+    assert config["debug"] is True
