@@ -199,6 +199,14 @@ def run_playbook(playbook: Path, *args: str, extra_env=None, cwd=None) -> tuple[
     return proc, report
 
 
+def refusal(rc, results, output) -> str:
+    """The message of the one task that failed a run that had to fail (a role's refusal)."""
+    assert rc != 0, output
+    failed = [r for r in results if r.get("failed")]
+    assert len(failed) == 1, output
+    return failed[0].get("msg", "")
+
+
 @pytest.fixture
 def run_tasks(tmp_path):
     """Run tasks in a real ansible-playbook on localhost; return (rc, [task results], output)."""

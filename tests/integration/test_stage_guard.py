@@ -12,6 +12,8 @@ import subprocess
 
 import pytest
 
+from .conftest import refusal
+
 pytestmark = pytest.mark.integration
 
 
@@ -41,16 +43,14 @@ def _guard(postgres_host, volume):
 def test_database_moved_to_another_host_stops_while_this_host_keeps_its_data(run_tasks, pg_volume):
     rc, results, output = run_tasks(_guard("db-elsewhere.example", pg_volume))
 
-    assert rc != 0, output
-    failed = [r for r in results if r.get("failed")]
-    assert len(failed) == 1, output
-    assert f"keeps the compose stage's PostgreSQL data (volume {pg_volume})" in failed[0]["msg"]
-    assert "now points MLflow at db-elsewhere.example. Nothing was changed." in failed[0]["msg"]
-    assert "mlflow_server_local_postgres_retired=true" in failed[0]["msg"]
+    message = refusal(rc, results, output)
+    assert f"keeps the compose stage's PostgreSQL data (volume {pg_volume})" in message
+    assert "now points MLflow at db-elsewhere.example. Nothing was changed." in message
+    assert "mlflow_server_local_postgres_retired=true" in message
     # MLflow stopped before the dump, restored before MLflow starts on the new host: nothing lost between.
-    assert "Stop MLflow (`docker compose -p mlflow stop mlflow`, on every MLflow host" in failed[0]["msg"]
-    assert "`umask 077; docker compose -p mlflow exec -T postgres pg_dump" in failed[0]["msg"]
-    assert "restores it into the database on db-elsewhere.example before MLflow starts there" in failed[0]["msg"]
+    assert "Stop MLflow (`docker compose -p mlflow stop mlflow`, on every MLflow host" in message
+    assert "`umask 077; docker compose -p mlflow exec -T postgres pg_dump" in message
+    assert "restores it into the database on db-elsewhere.example before MLflow starts there" in message
 
 
 def test_database_on_this_host_passes(run_tasks, pg_volume):
@@ -59,18 +59,25 @@ def test_database_on_this_host_passes(run_tasks, pg_volume):
     assert rc == 0, output
 
 
-# The state file the server writes once it runs: MLflow's version, then the database it runs on.
+# The state file the server writes once it runs: MLflow's version, the database it runs on, then
+# its artifact destination (files of older versions of the role stop after the database).
 SPLIT_DB = "postgresql://mlflow@10.0.0.9:5432/mlflow"  # the compose stage's database on another host
 MANAGED_DB = "postgresql://mlflow@mlflow.abc.eu-west-1.rds.amazonaws.com:5432/mlflow"
 
 
-def _state(tmp_path, last_db, now_db, **more):
+def _state(tmp_path, last_db, now_db, last_artifacts=None, **more):
     state_file = tmp_path / "mlflow.version"
-    state_file.write_text(f"3.17.2\n{last_db}\n", encoding="utf-8")
+    lines = ["3.17.2", last_db] + ([last_artifacts] if last_artifacts is not None else [])
+    state_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return [
         {
             "ansible.builtin.include_role": {"name": "mlops.mlflow.mlflow_server", "tasks_from": "state"},
-            "vars": {"mlflow_server_state_file": str(state_file), "mlflow_server_db_identity": now_db, **more},
+            "vars": {
+                "mlflow_server_state_file": str(state_file),
+                "mlflow_server_db_identity": now_db,
+                "mlflow_server_artifact_uri": "s3://mlflow",  # facts.yml's, in a run
+                **more,
+            },
         }
     ]
 
@@ -80,11 +87,9 @@ def test_mlflow_pointed_away_from_the_postgresql_it_last_ran_on_stops(run_tasks,
     # The split layout's database host keeps the volume: nothing on this host to find but the state file.
     rc, results, output = run_tasks(_state(tmp_path, SPLIT_DB, now_db))
 
-    assert rc != 0, output
-    failed = [r for r in results if r.get("failed")]
-    assert len(failed) == 1, output
-    assert f"last ran on the database {SPLIT_DB} and the inventory now points it at {now_db}." in failed[0]["msg"]
-    assert "mlflow_server_local_postgres_retired=true" in failed[0]["msg"]
+    message = refusal(rc, results, output)
+    assert f"last ran on the database {SPLIT_DB} and the inventory now points it at {now_db}." in message
+    assert "mlflow_server_local_postgres_retired=true" in message
 
 
 @pytest.mark.parametrize(
@@ -110,6 +115,40 @@ def test_a_retired_flag_given_as_a_string_is_read_as_a_boolean(run_tasks, pg_vol
     assert rc == 0, output
 
 
+# Runs logged through the artifact proxy resolve their mlflow-artifacts:/ URIs against the
+# destination: a new bucket or prefix would leave each earlier run's artifacts answering 404.
+BUCKET = "s3://mlflow-prod/prod"
+
+
+@pytest.mark.parametrize("now", ["s3://mlflow-prod/team-a", "s3://mlflow-archive/prod"])
+def test_a_new_artifact_destination_stops_until_the_objects_are_copied(run_tasks, tmp_path, now):
+    tasks = _state(tmp_path, MANAGED_DB, MANAGED_DB, last_artifacts=BUCKET, mlflow_server_artifact_uri=now)
+    rc, results, output = run_tasks(tasks)
+
+    message = refusal(rc, results, output)
+    assert f"last kept artifacts in {BUCKET} and the inventory now says {now}" in message
+    assert f"`aws s3 sync {BUCKET}/ {now}/`" in message
+    assert "mlflow_server_artifacts_copied=true" in message
+
+
+@pytest.mark.parametrize(
+    "last, now, more",
+    [
+        (BUCKET, BUCKET, {}),  # unchanged
+        (None, "s3://mlflow-archive/prod", {}),  # a state file of an older role: nothing recorded to compare
+        ("/mlflow/artifacts", "s3://mlflow", {}),  # local -> compose: the migration copies them
+        (BUCKET, "s3://mlflow-archive/prod", {"mlflow_server_artifacts_copied": "true"}),
+        ("s3://mlflow", BUCKET, {"mlflow_server_local_minio_retired": "true"}),  # compose -> cloud, bucket copied
+        (BUCKET, "s3://mlflow-archive/prod", {"mlflow_server_artifacts_mode": "direct"}),  # runs hold full URIs
+    ],
+)
+def test_the_same_destination_a_migration_or_copied_objects_pass(run_tasks, tmp_path, last, now, more):
+    tasks = _state(tmp_path, MANAGED_DB, MANAGED_DB, last_artifacts=last, mlflow_server_artifact_uri=now, **more)
+    rc, _results, output = run_tasks(tasks)
+
+    assert rc == 0, output
+
+
 @pytest.fixture
 def minio_volume():
     yield from _volume("minio")
@@ -130,13 +169,11 @@ def _store_guard(minio_volume, **more):
 def test_store_moved_to_another_host_stops_while_this_host_keeps_its_objects(run_tasks, minio_volume):
     rc, results, output = run_tasks(_store_guard(minio_volume, mlflow_server_s3_prefix="prod"))
 
-    assert rc != 0, output
-    failed = [r for r in results if r.get("failed")]
-    assert len(failed) == 1, output
-    assert f"keeps the compose stage's MinIO data (volume {minio_volume})" in failed[0]["msg"]
-    assert "points MLflow's artifacts at store-elsewhere.example. Nothing was changed." in failed[0]["msg"]
-    assert "into s3://<bucket>/prod/ with `mc mirror`" in failed[0]["msg"]
-    assert "mlflow_server_local_minio_retired=true" in failed[0]["msg"]
+    message = refusal(rc, results, output)
+    assert f"keeps the compose stage's MinIO data (volume {minio_volume})" in message
+    assert "points MLflow's artifacts at store-elsewhere.example. Nothing was changed." in message
+    assert "into s3://<bucket>/prod/ with `mc mirror`" in message
+    assert "mlflow_server_local_minio_retired=true" in message
 
 
 def test_store_moved_passes_once_its_objects_are_copied(run_tasks, minio_volume):
