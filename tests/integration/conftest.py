@@ -199,6 +199,17 @@ def run_playbook(playbook: Path, *args: str, extra_env=None, cwd=None) -> tuple[
     return proc, report
 
 
+@contextlib.contextmanager
+def scratch_volume(kind):
+    """A Docker volume of the test's own (a unique name), removed afterwards."""
+    name = f"mlops-{kind}-test-" + os.urandom(3).hex()
+    subprocess.run(["docker", "volume", "create", name], check=True, capture_output=True)
+    try:
+        yield name
+    finally:
+        subprocess.run(["docker", "volume", "rm", name], check=False, capture_output=True)
+
+
 def refusal(rc, results, output) -> str:
     """The message of the one task that failed a run that had to fail (a role's refusal)."""
     assert rc != 0, output

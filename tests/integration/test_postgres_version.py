@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from .conftest import refusal
+from .conftest import refusal, scratch_volume
 
 pytestmark = pytest.mark.integration
 
@@ -22,30 +22,18 @@ IMAGE = "mlops-test/postgres:15"
 @pytest.fixture
 def data_volume():
     """A volume whose data directory says which major version wrote it; removed afterwards."""
-    name = "mlops-pg-version-test-" + os.urandom(3).hex()
-    subprocess.run(["docker", "volume", "create", name], check=True, capture_output=True)
+    with scratch_volume("pg-version") as name:
 
-    def written_by(major):
-        subprocess.run(
-            [
-                "docker",
-                "run",
-                "--rm",
-                "-v",
-                f"{name}:/data",
-                "--entrypoint",
-                "sh",
-                IMAGE,
-                "-c",
-                f"echo {major} > /data/PG_VERSION",
-            ],
-            check=True,
-            capture_output=True,
-        )
-        return name
+        def written_by(major):
+            write = f"echo {major} > /data/PG_VERSION"
+            subprocess.run(
+                ["docker", "run", "--rm", "-v", f"{name}:/data", "--entrypoint", "sh", IMAGE, "-c", write],
+                check=True,
+                capture_output=True,
+            )
+            return name
 
-    yield written_by
-    subprocess.run(["docker", "volume", "rm", name], check=False, capture_output=True)
+        yield written_by
 
 
 def _version_check(volume):

@@ -7,22 +7,17 @@ empty schema while the old data stays behind: the run stops before anything chan
 to move it. The volume is the test's own (a unique name), removed afterwards.
 """
 
-import os
-import subprocess
-
 import pytest
 
-from .conftest import refusal
+from .conftest import refusal, scratch_volume
 
 pytestmark = pytest.mark.integration
 
 
 def _volume(kind):
-    """A Docker volume of the test's own (a unique name), standing for a stage's data; removed afterwards."""
-    name = f"mlops-guard-test-{kind}-" + os.urandom(3).hex()
-    subprocess.run(["docker", "volume", "create", name], check=True, capture_output=True)
-    yield name
-    subprocess.run(["docker", "volume", "rm", name], check=False, capture_output=True)
+    """A volume of the test's own, standing for a stage's data."""
+    with scratch_volume(f"guard-{kind}") as name:
+        yield name
 
 
 @pytest.fixture
