@@ -2,15 +2,19 @@
 """Start `mlflow server` with secrets read from Compose file secrets.
 
 Everything that is not secret comes from MLFLOW_* environment variables set in the compose file
-(mlflow server reads them itself). Secrets never enter the container's configuration: this
-script reads them from /run/secrets at start and puts them in the server process' environment
-only, so they are not in `docker inspect`, not on a command line and never printed.
+(mlflow server reads them itself). Secrets never enter the container's configuration nor any
+process' environment: this script reads them from /run/secrets at start and writes them, in the
+forms libpq and boto3 read, to files only the server's user can read, in memory (/dev/shm), whose
+paths (PGPASSFILE, AWS_SHARED_CREDENTIALS_FILE) are all the environment holds. So they are not in
+`docker inspect`, not in /proc/<pid>/environ of the server, its workers or jobs, not on a command
+line, not in the database URI MLflow may log, and never printed.
 
   MLFLOW_DB_HOST, MLFLOW_DB_PORT, MLFLOW_DB_NAME, MLFLOW_DB_USER, MLFLOW_DB_SSLMODE,
   MLFLOW_DB_SSLROOTCERT      parts of the PostgreSQL URI; the password is the file
                              /run/secrets/mlflow_db_password
   /run/secrets/mlflow_s3_access_key, /run/secrets/mlflow_s3_secret_key
                              S3 credentials (absent: boto3's chain, e.g. an instance role)
+  MLFLOW_RUNTIME_SECRETS_DIR where the files for libpq and boto3 go (default /dev/shm)
 
 `mlflow-entrypoint db-upgrade` upgrades the database schema to this image's MLflow version
 instead of starting the server; `mlflow-entrypoint init-schema` creates the schema in an empty
@@ -35,13 +39,51 @@ def _secret(name: str) -> str | None:
     return path.read_text(encoding="utf-8").strip()
 
 
+def _private_file(name: str, text: str) -> str:
+    """Write text to a file only this process' user can read and return its path: in memory
+    (/dev/shm) where the container has it, in a directory of this user's (0700)."""
+    base = os.environ.get("MLFLOW_RUNTIME_SECRETS_DIR") or (
+        "/dev/shm" if os.access("/dev/shm", os.W_OK) else tempfile.gettempdir()  # noqa: S108 -- a directory of its own below
+    )
+    directory = Path(base) / f"mlflow-secrets-{os.getuid()}"
+    directory.mkdir(mode=0o700, exist_ok=True)
+    if directory.is_symlink() or directory.stat().st_uid != os.getuid():
+        sys.exit(f"mlflow-entrypoint: {directory} is not this user's own directory")
+    directory.chmod(0o700)
+    path = directory / name
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    path.chmod(0o600)
+    return str(path)
+
+
+def _pgpass_field(value: str) -> str:
+    return value.replace("\\", "\\\\").replace(":", "\\:")
+
+
+def s3_credentials() -> None:
+    """Point boto3 at a credentials file holding the S3 keys, when the secret files hold them
+    (absent: boto3's chain, e.g. an instance role)."""
+    access_key, secret_key = _secret("mlflow_s3_access_key"), _secret("mlflow_s3_secret_key")
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        os.environ.pop(name, None)
+    if access_key and secret_key:
+        os.environ["AWS_SHARED_CREDENTIALS_FILE"] = _private_file(
+            "aws-credentials", f"[default]\naws_access_key_id = {access_key}\naws_secret_access_key = {secret_key}\n"
+        )
+
+
 def backend_uri() -> str | None:
+    """The database URI, without the password: libpq reads it from the file PGPASSFILE names,
+    which this writes."""
     host = os.environ.get("MLFLOW_DB_HOST")
     if not host:
         return os.environ.get("MLFLOW_BACKEND_STORE_URI")
     password = _secret("mlflow_db_password")
     if password is None:
         sys.exit(f"mlflow-entrypoint: {SECRETS / 'mlflow_db_password'} is missing")
+    os.environ["PGPASSFILE"] = _private_file("pgpass", f"*:*:*:*:{_pgpass_field(password)}\n")
     user = quote(os.environ.get("MLFLOW_DB_USER", "mlflow"), safe="")
     name = quote(os.environ.get("MLFLOW_DB_NAME", "mlflow"), safe="")
     port = os.environ.get("MLFLOW_DB_PORT", "5432")
@@ -52,7 +94,7 @@ def backend_uri() -> str | None:
         for key, env in (("sslmode", "MLFLOW_DB_SSLMODE"), ("sslrootcert", "MLFLOW_DB_SSLROOTCERT"))
         if os.environ.get(env)
     }
-    uri = f"postgresql+psycopg2://{user}:{quote(password, safe='')}@{host}:{port}/{name}"
+    uri = f"postgresql+psycopg2://{user}@{host}:{port}/{name}"
     return f"{uri}?{urlencode(query)}" if query else uri
 
 
@@ -113,10 +155,7 @@ def main() -> None:
     uri = backend_uri()
     if uri:
         os.environ["MLFLOW_BACKEND_STORE_URI"] = uri
-    for env, name in (("AWS_ACCESS_KEY_ID", "mlflow_s3_access_key"), ("AWS_SECRET_ACCESS_KEY", "mlflow_s3_secret_key")):
-        value = _secret(name)
-        if value:
-            os.environ[env] = value
+    s3_credentials()
 
     if sys.argv[1:2] == ["check-db"]:
         check_db()
