@@ -84,24 +84,35 @@ def test_existing_users_reach_the_group_task(run_tasks):
     assert any(r.get("action") == "ansible.builtin.user" for r in results), output
 
 
-def test_daemon_options_merge_into_the_roles_nested_settings(run_tasks):
-    # A tag for the logs must not drop the rotation: without it container logs grow until the disk fills.
+def _daemon_json(run_tasks, options):
+    """daemon.json as the role would write it (check mode with diff: nothing is written here)."""
     rc, results, output = run_tasks(
         [
             {
                 "ansible.builtin.include_role": {"name": "mlops.mlflow.docker_host", "tasks_from": "configure"},
-                "vars": {
-                    "docker_host_daemon_options": {"log-opts": {"tag": "{{ '{{' }}.Name{{ '}}' }}"}, "debug": True}
-                },
+                "vars": {"docker_host_daemon_options": options},
             }
         ],
         check=True,
         diff=True,
     )
-
     assert rc == 0, output
     written = next(r for r in results if r.get("diff") and "daemon.json" in str(r["diff"]))
     diff = written["diff"][0] if isinstance(written["diff"], list) else written["diff"]
-    config = json.loads(diff["after"])
+    return json.loads(diff["after"])
+
+
+def test_daemon_options_merge_into_the_roles_nested_settings(run_tasks):
+    # A tag for the logs must not drop the rotation: without it container logs grow until the disk fills.
+    config = _daemon_json(run_tasks, {"log-opts": {"tag": "{{ '{{' }}.Name{{ '}}' }}"}, "debug": True})
+
     assert config["log-opts"] == {"max-size": "10m", "max-file": "3", "tag": "{{.Name}}"}, config
     assert config["debug"] is True
+
+
+def test_another_log_driver_in_the_daemon_options_gets_no_rotation_options(run_tasks):
+    # journald refuses max-size and max-file: dockerd would not start with them.
+    config = _daemon_json(run_tasks, {"log-driver": "journald", "log-opts": {"tag": "mlflow"}})
+
+    assert config["log-driver"] == "journald"
+    assert config["log-opts"] == {"tag": "mlflow"}, config

@@ -109,6 +109,15 @@ def test_a_database_outside_the_inventory_needs_no_backup_here(tmp_path):
     assert not any(result.get("failed") for result in check.values())
 
 
+def test_a_database_outside_the_inventory_stops_on_a_failed_host_without_blaming_a_backup(tmp_path):
+    proc, check = _upgrade(tmp_path, failing_host="mlflow2", backup_by="", mlflow_server_backup_host="")
+
+    assert proc.returncode != 0
+    assert check["mlflow1"]["failed"], check
+    assert "as mlflow2 failed in this run" in check["mlflow1"]["msg"]
+    assert "no backup" not in check["mlflow1"]["msg"]
+
+
 def test_a_sqlite_host_needs_its_own_backup(tmp_path):
     proc, check = _upgrade(tmp_path, backup_by="mlflow1", mlflow_server_backend="sqlite", mlflow_server_backup_host="x")
 
