@@ -11,9 +11,9 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import mlflow.exceptions as mlflow_exceptions  # requirements.txt installs MLflow's client for these tests
-import mlflow.store.entities.paged_list as paged_list
-import mlflow.utils.search_utils as search_utils
 import pytest
+from mlflow.store.entities import paged_list
+from mlflow.utils import search_utils
 
 MODULE = Path(__file__).resolve().parents[3] / "roles/migrate_sqlite/files/mlflow_migrate.py"
 SPEC = importlib.util.spec_from_file_location("mlflow_migrate", MODULE)
