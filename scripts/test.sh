@@ -272,9 +272,10 @@ run_scenarios() {
 # ---------------------------------------------------------------- main
 want=("$@")
 [ ${#want[@]} -eq 0 ] && want=(all)
-# The full run builds the images (network and disk bound) in the background while lint, unit,
-# sanity and integration (CPU bound, no Docker) run; `images` then waits for that build.
-if [ "${want[0]}" = all ]; then want=(images-background lint unit sanity integration images molecule); fi
+# The full run builds the images (network and disk bound) in the background while lint, unit and
+# sanity (CPU bound, no Docker) run; `images` then waits for that build, which the integration
+# tests need too (the stand-in PostgreSQL image: a real volume's data and a real container).
+if [ "${want[0]}" = all ]; then want=(images-background lint unit sanity images integration molecule); fi
 needs_docker=0
 if [ "${want[0]}" = setup-only ]; then want=(); needs_docker=1; fi
 for w in "${want[@]}"; do case $w in images*|integration|molecule) needs_docker=1 ;; esac; done
@@ -289,7 +290,10 @@ while [ $i -lt ${#want[@]} ]; do
   w=${want[$i]}
   case $w in
     images-background) start_images_background ;;
-    lint|unit|sanity|images|integration) run_stage "$w" "stage_$w" ;;
+    lint|unit|sanity|images) run_stage "$w" "stage_$w" ;;
+    integration)
+      [[ " ${passed[*]} " == *" images "* ]] || run_stage images stage_images
+      run_stage integration stage_integration ;;
     molecule)
       # Optional scenario names follow "molecule"; default: all of them.
       scen=()
