@@ -4,7 +4,9 @@ A real ansible-playbook runs the role's preflight tasks on localhost against a S
 here; the refusal must come before the step that stops the MLflow server (no Docker is asked).
 """
 
+import os
 import sqlite3
+import subprocess
 
 import pytest
 
@@ -67,3 +69,92 @@ def test_runs_with_their_own_artifact_uris_pass_that_check(run_tasks, tmp_path):
     message = refusal(rc, results, output)
     assert "The MLflow server was not stopped" in message, message  # the target check's failure
     assert "run(s) keep their artifacts under MLflow's artifact proxy" not in output
+
+
+# The preflight's look for an MLflow server on the target database uses Docker's list of the
+# project's containers (Compose's labels). A real container of the test's own, labelled as
+# Compose labels a project's mlflow service and with the settings the compose file gives the
+# server, stands in for the server (it only sleeps); it is removed afterwards.
+TARGET = {"mlflow_server_db_address": "postgres", "mlflow_server_db_name_effective": "mlflow",
+          "mlflow_server_db_port_effective": 5432}  # fmt: skip
+
+
+@pytest.fixture
+def running_server():
+    """Start a labelled container with the given database settings; yield its project's name."""
+    started = []
+
+    def start(db_host, db_name="mlflow", db_port="5432"):
+        project = "mlops-preflight-test-" + os.urandom(3).hex()
+        subprocess.run(
+            ["docker", "run", "-d", "--name", project, "--label", f"com.docker.compose.project={project}",
+             "--label", "com.docker.compose.service=mlflow", "-e", f"MLFLOW_DB_HOST={db_host}",
+             "-e", f"MLFLOW_DB_NAME={db_name}", "-e", f"MLFLOW_DB_PORT={db_port}", "-e", "MLFLOW_HOST=0.0.0.0",
+             "mlops-test/debian:bookworm", "sleep", "600"],
+            check=True, capture_output=True,
+        )  # fmt: skip
+        started.append(project)
+        return project
+
+    yield start
+    for project in started:
+        subprocess.run(["docker", "rm", "-f", project], check=False, capture_output=True)
+
+
+def _past_the_target_check(tmp_path, project, **variables):
+    """The preflight with a target that passes its own check (a stand-in: `sh` answers 0 to
+    check-target, 1 to anything later), for the compose project given; the stop block's first
+    step then fails on a project directory that is not there, before anything is stopped."""
+    task = _preflight(tmp_path, "postgres")
+    task["vars"].update(
+        TARGET,
+        migrate_sqlite_run=["sh", "-c", '[ "$0" = check-target ]'],
+        compose_project_name=project,
+        compose_project_dir=str(tmp_path / "no-project-dir"),
+        migrate_sqlite_work_dir=str(tmp_path / "work"),
+        **variables,
+    )
+    return task
+
+
+def test_a_server_running_on_the_target_database_is_refused_before_it_stops(run_tasks, tmp_path, running_server):
+    project = running_server("postgres")
+    rc, results, output = run_tasks([_past_the_target_check(tmp_path, project)])
+
+    message = refusal(rc, results, output)
+    assert message.startswith("The MLflow server on localhost runs on the target database already (mlflow at postgres)")
+    assert "Nothing was stopped or changed" in message
+    assert "Stop the MLflow server" not in output
+    running = subprocess.run(
+        ["docker", "ps", "-q", "--filter", f"name=^{project}$"], capture_output=True, text=True, check=True
+    )
+    assert running.stdout.strip(), "the stand-in server was stopped"
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"db_host": "10.0.0.9"},
+        {"db_host": "postgres", "db_name": "staging"},
+        {"db_host": "postgres", "db_port": "5433"},
+    ],
+    ids=["another host", "another database", "another port"],
+)
+def test_a_server_on_another_database_passes_that_check(run_tasks, tmp_path, running_server, settings):
+    project = running_server(**settings)
+    rc, _results, output = run_tasks([_past_the_target_check(tmp_path, project)])
+
+    assert rc != 0, output  # at the stop block's first step, past the check
+    assert "runs on the target database already" not in output
+    assert "no-project-dir" in output
+
+
+def test_a_docker_that_cannot_be_asked_stops_the_run_before_the_server_stops(run_tasks, tmp_path):
+    rc, results, output = run_tasks(
+        [_past_the_target_check(tmp_path, "mlflow")], extra_env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"}
+    )
+
+    refusal(rc, results, output)
+    assert "no-docker.sock" in output
+    assert "runs on the target database already" not in output
+    assert "Stop the MLflow server" not in output
