@@ -25,7 +25,9 @@ UPGRADE = {
 }
 
 
-def _upgrade(tmp_path, failing_host="", backup_by="mlflow1", **variables):
+def _upgrade(
+    tmp_path, failing_host="", backup_by="mlflow1", tasks_from="upgrade_ready", task="Refuse to upgrade", **variables
+):
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(
         json.dumps(
@@ -61,7 +63,7 @@ def _upgrade(tmp_path, failing_host="", backup_by="mlflow1", **variables):
                         {
                             "ansible.builtin.include_role": {
                                 "name": "mlops.mlflow.mlflow_server",
-                                "tasks_from": "upgrade_ready",
+                                "tasks_from": tasks_from,
                             }
                         },
                     ],
@@ -72,7 +74,7 @@ def _upgrade(tmp_path, failing_host="", backup_by="mlflow1", **variables):
     )
     proc, report = run_playbook(playbook, "-i", str(inventory))
     tasks = report["plays"][0]["tasks"]
-    check = next(task["hosts"] for task in tasks if "Refuse to upgrade" in task["task"]["name"])
+    check = next(result["hosts"] for result in tasks if task in result["task"]["name"])
     return proc, check
 
 
@@ -124,3 +126,78 @@ def test_a_sqlite_host_needs_its_own_backup(tmp_path):
     assert proc.returncode != 0
     assert not check["mlflow1"].get("failed"), check
     assert check["mlflow2"]["failed"] and "no backup of the database was taken" in check["mlflow2"]["msg"]
+
+
+# A failed db-upgrade, as the one-off container reports one: the error on stderr, exit 1.
+FAILING_UPGRADE = (
+    "sh",
+    "-c",
+    "echo 'INFO  [alembic] Running upgrade' >&2; echo 'psycopg2.errors.DiskFull: no space' >&2; exit 1",
+    "sh",
+)
+
+
+def _schema(tmp_path, oneoff=FAILING_UPGRADE, **variables):
+    return _upgrade(
+        tmp_path,
+        tasks_from="upgrade_schema",
+        task="Stop with the reason",
+        mlflow_server_oneoff_argv=list(oneoff),
+        **variables,
+    )
+
+
+def test_a_failed_upgrade_names_its_error_and_the_shared_backup_on_every_host(tmp_path):
+    proc, stop = _schema(tmp_path, mlflow_server_backup_fetch_dir="/srv/backups")
+
+    assert proc.returncode != 0
+    for host in ("mlflow1", "mlflow2"):
+        message = stop[host]["msg"]
+        assert message.startswith(
+            "MLflow 3.16.0 -> 3.17.2: the schema upgrade (db-upgrade) failed: INFO  [alembic] Running upgrade"
+            " | psycopg2.errors.DiskFull: no space. The MLflow server stays stopped"
+        ), message
+        # mlflow1 took the backup for both (the stand-in above); mlflow2 names it too.
+        assert (
+            "The backup taken before the upgrade: /opt/mlflow/backups/x.dump on db (a copy in /srv/backups/db on the"
+            " controller); a re-run takes another, of the database as it is now: keep this one." in message
+        ), message
+        assert (
+            "set postgres_restore_dump to its absolute path there,"
+            " then re-run site.yml with mlflow_server_version=3.16.0" in message
+        )
+        assert "docker compose -p mlflow start mlflow brings the older server back" in message
+
+
+def test_a_failed_upgrade_of_a_sqlite_file_says_to_copy_the_backup_back(tmp_path):
+    proc, stop = _schema(
+        tmp_path,
+        mlflow_server_backend="sqlite",
+        mlflow_server_backup_host="mlflow1",
+        mlflow_server_data_dir="/opt/mlflow/data",
+    )
+
+    assert proc.returncode != 0
+    message = stop["mlflow1"]["msg"]
+    assert "The backup taken before the upgrade: /opt/mlflow/backups/x.dump on mlflow1;" in message, message
+    assert "copy it back over /opt/mlflow/data/mlflow.db, owned by uid 10001, then re-run site.yml" in message
+    # mlflow2 took no backup of its own SQLite file (it would have been refused before the upgrade).
+    assert "The backup taken" not in stop["mlflow2"]["msg"]
+
+
+def test_a_failed_upgrade_of_a_managed_database_points_at_its_snapshot(tmp_path):
+    proc, stop = _schema(tmp_path, backup_by="", mlflow_server_backup_host="")
+
+    assert proc.returncode != 0
+    message = stop["mlflow1"]["msg"]
+    assert "The backup taken" not in message
+    assert "restore the snapshot you took (mlflow_server_upgrade_backup_done), then re-run site.yml" in message
+
+
+def test_an_upgrade_that_succeeds_goes_on(tmp_path):
+    proc, upgrade = _upgrade(
+        tmp_path, tasks_from="upgrade_schema", task="Upgrade the schema with", mlflow_server_oneoff_argv=["true"]
+    )
+
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert all(upgrade[host]["changed"] and not upgrade[host].get("failed") for host in ("mlflow1", "mlflow2")), upgrade
