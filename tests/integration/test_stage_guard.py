@@ -175,3 +175,18 @@ def test_store_moved_passes_once_its_objects_are_copied(run_tasks, minio_volume)
     rc, _results, output = run_tasks(_store_guard(minio_volume, mlflow_server_local_minio_retired="true"))
 
     assert rc == 0, output
+
+
+def test_a_database_moved_with_no_such_volume_here_passes(run_tasks):
+    rc, _results, output = run_tasks(_guard("db-elsewhere.example", "mlops-guard-test-never-created"))
+
+    assert rc == 0, output
+
+
+@pytest.mark.parametrize("guard", [_guard, _store_guard], ids=["postgres data", "minio data"])
+def test_a_docker_that_cannot_be_asked_stops_the_guard(run_tasks, tmp_path, guard):
+    moved = guard("db-elsewhere.example", "v") if guard is _guard else guard("v")
+    rc, results, output = run_tasks(moved, extra_env={"DOCKER_HOST": f"unix://{tmp_path}/no-docker.sock"})
+
+    refusal(rc, results, output)
+    assert "no-docker.sock" in output
