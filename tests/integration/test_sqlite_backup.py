@@ -43,20 +43,17 @@ def interrupted_db(tmp_path):
     return path
 
 
+def _backup(source, dest):
+    return {
+        "ansible.builtin.include_role": {"name": "mlops.mlflow.mlflow_server", "tasks_from": "sqlite_backup"},
+        "vars": {"mlflow_server_sqlite_backup_source": str(source), "mlflow_server_sqlite_backup_dest": str(dest)},
+    }
+
+
 def test_the_backup_holds_the_committed_database_readable_by_its_owner_only(run_tasks, tmp_path, interrupted_db):
     backup = tmp_path / "backups" / "mlflow-3.16.0-20261206T000000Z.db"
     backup.parent.mkdir()
-    rc, _results, output = run_tasks(
-        [
-            {
-                "ansible.builtin.include_role": {"name": "mlops.mlflow.mlflow_server", "tasks_from": "sqlite_backup"},
-                "vars": {
-                    "mlflow_server_sqlite_backup_source": str(interrupted_db),
-                    "mlflow_server_sqlite_backup_dest": str(backup),
-                },
-            }
-        ]
-    )
+    rc, _results, output = run_tasks([_backup(interrupted_db, backup)])
 
     assert rc == 0, output
     db = sqlite3.connect(backup)
@@ -64,3 +61,11 @@ def test_the_backup_holds_the_committed_database_readable_by_its_owner_only(run_
     assert db.execute("pragma integrity_check").fetchone() == ("ok",)
     db.close()
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
+
+
+def test_a_missing_database_fails_and_creates_nothing(run_tasks, tmp_path):
+    rc, _results, output = run_tasks([_backup(tmp_path / "gone" / "mlflow.db", tmp_path / "backup.db")])
+
+    assert rc != 0, output
+    assert "unable to open database file" in output
+    assert not (tmp_path / "gone").exists() and not (tmp_path / "backup.db").exists()

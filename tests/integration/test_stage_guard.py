@@ -7,6 +7,8 @@ empty schema while the old data stays behind: the run stops before anything chan
 to move it. The volume is the test's own (a unique name), removed afterwards.
 """
 
+import shutil
+
 import pytest
 
 from .conftest import refusal, scratch_volume
@@ -190,3 +192,14 @@ def test_a_docker_that_cannot_be_asked_stops_the_guard(run_tasks, tmp_path, guar
 
     refusal(rc, results, output)
     assert "no-docker.sock" in output
+
+
+@pytest.mark.parametrize("guard", [_guard, _store_guard], ids=["postgres data", "minio data"])
+def test_a_bare_host_without_docker_has_no_data_to_keep(run_tasks, tmp_path, guard):
+    # site.yml runs the guard before docker_host installs Docker: a PATH with a shell and no docker.
+    (tmp_path / "bin").mkdir()
+    (tmp_path / "bin" / "sh").symlink_to(shutil.which("sh"))
+    moved = guard("db-elsewhere.example", "v") if guard is _guard else guard("v")
+    rc, _results, output = run_tasks(moved, extra_env={"PATH": str(tmp_path / "bin")})
+
+    assert rc == 0, output

@@ -26,7 +26,13 @@ UPGRADE = {
 
 
 def _upgrade(
-    tmp_path, failing_host="", backup_by="mlflow1", tasks_from="upgrade_ready", task="Refuse to upgrade", **variables
+    tmp_path,
+    failing_host="",
+    backup_by="mlflow1",
+    tasks_from="upgrade_ready",
+    task="Refuse to upgrade",
+    forks=5,
+    **variables,
 ):
     inventory = tmp_path / "hosts.yml"
     inventory.write_text(
@@ -51,14 +57,18 @@ def _upgrade(
                     "vars": {**UPGRADE, **variables},
                     "tasks": [
                         {
-                            "name": "Stand-in for the backup",
-                            "ansible.builtin.set_fact": {"mlflow_server_backup_taken": "/opt/mlflow/backups/x.dump"},
-                            "when": f"inventory_hostname == {backup_by!r}",
+                            "name": "Stand-in for the state file's reading (a fact of each host, as state.yml sets it)",
+                            "ansible.builtin.set_fact": {"mlflow_server_version_changed": True},
                         },
                         {
                             "name": "Stand-in for a failed stop or backup",
                             "ansible.builtin.fail": {"msg": "stand-in failure"},
                             "when": f"inventory_hostname == {failing_host!r}",
+                        },
+                        {
+                            "name": "Stand-in for the backup",
+                            "ansible.builtin.set_fact": {"mlflow_server_backup_taken": "/opt/mlflow/backups/x.dump"},
+                            "when": f"inventory_hostname == {backup_by!r}",
                         },
                         {
                             "ansible.builtin.include_role": {
@@ -72,7 +82,7 @@ def _upgrade(
         ),
         encoding="utf-8",
     )
-    proc, report = run_playbook(playbook, "-i", str(inventory))
+    proc, report = run_playbook(playbook, "-i", str(inventory), "--forks", str(forks))
     tasks = report["plays"][0]["tasks"]
     check = next(result["hosts"] for result in tasks if task in result["task"]["name"])
     return proc, check
@@ -147,14 +157,19 @@ def _schema(tmp_path, oneoff=FAILING_UPGRADE, **variables):
     )
 
 
-def test_a_failed_upgrade_names_its_error_and_the_shared_backup_on_every_host(tmp_path):
-    proc, stop = _schema(tmp_path, mlflow_server_backup_fetch_dir="/srv/backups")
+@pytest.mark.parametrize("forks", [1, 5])
+def test_a_failed_upgrade_names_its_error_and_the_shared_backup_on_every_host(tmp_path, forks):
+    # One fork or several: the host that took the backup fails first, and every host's message must
+    # still name that backup (the backups are looked up among all the play's hosts).
+    proc, stop = _schema(tmp_path, mlflow_server_backup_fetch_dir="/srv/backups", forks=forks)
 
     assert proc.returncode != 0
     for host in ("mlflow1", "mlflow2"):
         message = stop[host]["msg"]
+        # mlflow1 ran the one upgrade; mlflow2 says where, with its error.
+        where = "" if host == "mlflow1" else ", on mlflow1"
         assert message.startswith(
-            "MLflow 3.16.0 -> 3.17.2: the schema upgrade (db-upgrade) failed: INFO  [alembic] Running upgrade"
+            f"MLflow 3.16.0 -> 3.17.2: the schema upgrade (db-upgrade{where}) failed: INFO  [alembic] Running upgrade"
             " | psycopg2.errors.DiskFull: no space. The MLflow server stays stopped"
         ), message
         # mlflow1 took the backup for both (the stand-in above); mlflow2 names it too.
@@ -180,7 +195,10 @@ def test_a_failed_upgrade_of_a_sqlite_file_says_to_copy_the_backup_back(tmp_path
     assert proc.returncode != 0
     message = stop["mlflow1"]["msg"]
     assert "The backup taken before the upgrade: /opt/mlflow/backups/x.dump on mlflow1;" in message, message
-    assert "copy it back over /opt/mlflow/data/mlflow.db, owned by uid 10001, then re-run site.yml" in message
+    assert (
+        "remove /opt/mlflow/data/mlflow.db-journal, -wal and -shm if there (what the failed upgrade left), copy the"
+        " backup over /opt/mlflow/data/mlflow.db, owned by uid 10001, then re-run site.yml" in message
+    ), message
     # mlflow2 took no backup of its own SQLite file (it would have been refused before the upgrade).
     assert "The backup taken" not in stop["mlflow2"]["msg"]
 
@@ -194,10 +212,41 @@ def test_a_failed_upgrade_of_a_managed_database_points_at_its_snapshot(tmp_path)
     assert "restore the snapshot you took (mlflow_server_upgrade_backup_done), then re-run site.yml" in message
 
 
-def test_an_upgrade_that_succeeds_goes_on(tmp_path):
-    proc, upgrade = _upgrade(
-        tmp_path, tasks_from="upgrade_schema", task="Upgrade the schema with", mlflow_server_oneoff_argv=["true"]
+def _counted(tmp_path, exit_code):
+    """A stand-in db-upgrade that records each run in a file, then exits as told."""
+    return ["sh", "-c", f"echo run >> {tmp_path}/upgrades; exit {exit_code}", "sh"]
+
+
+def _upgraded(tmp_path, **variables):
+    """The upgrade step with a stand-in db-upgrade that succeeds; its results by host."""
+    return _upgrade(
+        tmp_path,
+        tasks_from="upgrade_schema",
+        task="Upgrade the schema with",
+        mlflow_server_oneoff_argv=_counted(tmp_path, 0),
+        **variables,
     )
 
+
+def test_a_shared_database_is_upgraded_once_for_every_host(tmp_path):
+    proc, upgrade = _upgraded(tmp_path)
+
     assert proc.returncode == 0, proc.stdout[-3000:]
-    assert all(upgrade[host]["changed"] and not upgrade[host].get("failed") for host in ("mlflow1", "mlflow2")), upgrade
+    assert (tmp_path / "upgrades").read_text().splitlines() == ["run"]
+    assert upgrade["mlflow1"]["changed"] and upgrade["mlflow2"].get("skipped"), upgrade
+
+
+def test_after_a_failed_upgrade_of_a_shared_database_no_host_tries_again(tmp_path):
+    proc, stop = _schema(tmp_path, oneoff=_counted(tmp_path, 1))
+
+    assert proc.returncode != 0
+    assert (tmp_path / "upgrades").read_text().splitlines() == ["run"]
+    assert set(stop) == {"mlflow1", "mlflow2"}, stop
+    assert all(result["failed"] for result in stop.values()), stop
+
+
+def test_sqlite_hosts_each_upgrade_their_own_file(tmp_path):
+    proc, _results = _upgraded(tmp_path, mlflow_server_backend="sqlite")
+
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert (tmp_path / "upgrades").read_text().splitlines() == ["run", "run"]
