@@ -179,7 +179,8 @@ def test_a_failed_upgrade_names_its_error_and_the_shared_backup_on_every_host(tm
         ), message
         assert (
             "set postgres_restore_dump to its absolute path there,"
-            " then re-run site.yml with mlflow_server_version=3.16.0" in message
+            " then re-run site.yml with mlflow_server_version=3.16.0 and mlflow_server_pip_constraints (the role"
+            " ships no pip lock for that version)." in message
         )
         assert "docker compose -p mlflow start mlflow brings the older server back" in message
 
@@ -190,6 +191,9 @@ def test_a_failed_upgrade_of_a_sqlite_file_says_to_copy_the_backup_back(tmp_path
         mlflow_server_backend="sqlite",
         mlflow_server_backup_host="mlflow1",
         mlflow_server_data_dir="/opt/mlflow/data",
+        # Going back to a version the role ships a pip lock for: no word of pip constraints.
+        mlflow_server_previous_version="3.17.2",
+        mlflow_server_version="3.18.0",
     )
 
     assert proc.returncode != 0
@@ -197,7 +201,8 @@ def test_a_failed_upgrade_of_a_sqlite_file_says_to_copy_the_backup_back(tmp_path
     assert "The backup taken before the upgrade: /opt/mlflow/backups/x.dump on mlflow1;" in message, message
     assert (
         "remove /opt/mlflow/data/mlflow.db-journal, -wal and -shm if there (what the failed upgrade left), copy the"
-        " backup over /opt/mlflow/data/mlflow.db, owned by uid 10001, then re-run site.yml" in message
+        " backup over /opt/mlflow/data/mlflow.db, owned by uid 10001, then re-run site.yml with"
+        " mlflow_server_version=3.17.2. Meanwhile" in message
     ), message
     # mlflow2 took no backup of its own SQLite file (it would have been refused before the upgrade).
     assert "The backup taken" not in stop["mlflow2"]["msg"]
