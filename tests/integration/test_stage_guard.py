@@ -57,14 +57,15 @@ def test_database_on_this_host_passes(run_tasks, pg_volume):
 
 
 # The state file the server writes once it runs: MLflow's version, the database it runs on, then
-# its artifact destination (files of older versions of the role stop after the database).
+# its artifact destination and S3 endpoint (files of older versions of the role stop after the
+# database, or after the destination).
 SPLIT_DB = "postgresql://mlflow@10.0.0.9:5432/mlflow"  # the compose stage's database on another host
 MANAGED_DB = "postgresql://mlflow@mlflow.abc.eu-west-1.rds.amazonaws.com:5432/mlflow"
 
 
-def _state(tmp_path, last_db, now_db, last_artifacts=None, **more):
+def _state(tmp_path, last_db, now_db, last_artifacts=None, last_endpoint=None, **more):
     state_file = tmp_path / "mlflow.version"
-    lines = ["3.17.2", last_db] + ([last_artifacts] if last_artifacts is not None else [])
+    lines = ["3.17.2", last_db] + [line for line in (last_artifacts, last_endpoint) if line is not None]
     state_file.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return [
         {
@@ -73,6 +74,7 @@ def _state(tmp_path, last_db, now_db, last_artifacts=None, **more):
                 "mlflow_server_state_file": str(state_file),
                 "mlflow_server_db_identity": now_db,
                 "mlflow_server_artifact_uri": "s3://mlflow",  # facts.yml's, in a run
+                "mlflow_server_s3_endpoint_effective": "",  # AWS S3
                 **more,
             },
         }
@@ -126,6 +128,52 @@ def test_a_new_artifact_destination_stops_until_the_objects_are_copied(run_tasks
     assert f"last kept artifacts in {BUCKET} and the inventory now says {now}" in message
     assert f"`aws s3 sync {BUCKET}/ {now}/`" in message
     assert "mlflow_server_artifacts_copied=true" in message
+
+
+SPLIT_MINIO = "http://10.0.0.7:9000"  # the minio group's host, the compose stage spread over hosts
+
+
+@pytest.mark.parametrize(
+    "last, now, described",
+    [
+        (SPLIT_MINIO, "", f"{BUCKET} on {SPLIT_MINIO} and the inventory now says {BUCKET} on AWS S3"),
+        ("", "http://10.0.0.8:9000", f"{BUCKET} on AWS S3 and the inventory now says {BUCKET} on http://10.0.0.8:9000"),
+    ],
+)
+def test_the_same_bucket_on_another_s3_endpoint_stops_until_the_objects_are_copied(
+    run_tasks, tmp_path, last, now, described
+):
+    # The minio group moved to a new host, or the split stage went to a managed store, bucket name kept.
+    tasks = _state(
+        tmp_path, MANAGED_DB, MANAGED_DB, last_artifacts=BUCKET, last_endpoint=last, mlflow_server_artifact_uri=BUCKET
+    )
+    tasks[0]["vars"]["mlflow_server_s3_endpoint_effective"] = now
+    rc, results, output = run_tasks(tasks)
+
+    message = refusal(rc, results, output)
+    assert f"last kept artifacts in {described} (" in message
+    assert "`mc mirror` or `rclone sync` from the old store to the new one" in message
+    assert "aws s3 sync" not in message
+    assert "mlflow_server_artifacts_copied=true" in message
+
+
+@pytest.mark.parametrize(
+    "last, now, more",
+    [
+        (SPLIT_MINIO, SPLIT_MINIO, {}),  # unchanged
+        (None, SPLIT_MINIO, {}),  # a state file of an older role: no endpoint recorded to compare
+        (SPLIT_MINIO, "http://minio.internal:9000", {"mlflow_server_artifacts_copied": "true"}),  # same store, new name
+        (SPLIT_MINIO, "", {"mlflow_server_artifacts_mode": "direct"}),  # runs hold full URIs
+    ],
+)
+def test_the_same_endpoint_or_copied_objects_pass(run_tasks, tmp_path, last, now, more):
+    tasks = _state(
+        tmp_path, MANAGED_DB, MANAGED_DB, last_artifacts=BUCKET, last_endpoint=last, mlflow_server_artifact_uri=BUCKET
+    )
+    tasks[0]["vars"].update(mlflow_server_s3_endpoint_effective=now, **more)
+    rc, _results, output = run_tasks(tasks)
+
+    assert rc == 0, output
 
 
 @pytest.mark.parametrize(
