@@ -251,3 +251,28 @@ def test_a_bare_host_without_docker_has_no_data_to_keep(run_tasks, tmp_path, gua
     rc, _results, output = run_tasks(moved, extra_env={"PATH": str(tmp_path / "bin")})
 
     assert rc == 0, output
+
+
+@pytest.mark.parametrize("minio_here", [True, False], ids=["minio volume here", "no minio volume here"])
+def test_both_stores_moved_the_database_message_names_the_bucket_flag_when_needed(
+    run_tasks, pg_volume, minio_volume, minio_here
+):
+    # compose -> split: the postgres and minio groups both name other hosts; this host keeps the
+    # database's volume, and the bucket's when minio_here.
+    tasks = [
+        {"ansible.builtin.add_host": {"name": "db-elsewhere.example", "groups": ["postgres"]}},
+        {"ansible.builtin.add_host": {"name": "store-elsewhere.example", "groups": ["minio"]}},
+        {
+            "ansible.builtin.include_role": {"name": "mlops.mlflow.mlflow_server", "tasks_from": "stage_guard"},
+            "vars": {
+                "mlflow_stage": "compose",
+                "postgres_volume": pg_volume,
+                "minio_volume": minio_volume if minio_here else "mlops-guard-test-never-created",
+            },
+        },
+    ]
+    rc, results, output = run_tasks(tasks)
+
+    message = refusal(rc, results, output)
+    assert f"keeps the compose stage's PostgreSQL data (volume {pg_volume})" in message
+    assert ("(and mlflow_server_local_minio_retired=true for the bucket, next check)" in message) is minio_here
