@@ -276,3 +276,42 @@ def test_both_stores_moved_the_database_message_names_the_bucket_flag_when_neede
     message = refusal(rc, results, output)
     assert f"keeps the compose stage's PostgreSQL data (volume {pg_volume})" in message
     assert ("(and mlflow_server_local_minio_retired=true for the bucket, next check)" in message) is minio_here
+
+
+@pytest.mark.parametrize("endpoint", ["", SPLIT_MINIO], ids=["AWS S3", "MinIO on another host"])
+def test_the_state_file_written_reads_back_as_written_and_is_not_rewritten(run_tasks, tmp_path, endpoint):
+    # What the server records once it runs (state_record) is what the next run's guards compare
+    # (state), the empty endpoint line of AWS S3 included; an unchanged state is not written again.
+    state = {
+        "mlflow_server_state_file": str(tmp_path / "mlflow.version"),
+        "mlflow_server_version": "3.17.2",
+        "mlflow_server_db_identity": SPLIT_DB,
+        "mlflow_server_artifact_uri": BUCKET,
+        "mlflow_server_s3_endpoint_effective": endpoint,
+    }
+    read = {
+        "ansible.builtin.include_role": {"name": "mlops.mlflow.mlflow_server", "tasks_from": "state"},
+        "vars": state,
+    }
+    record = {
+        "ansible.builtin.include_role": {"name": "mlops.mlflow.mlflow_server", "tasks_from": "state_record"},
+        "vars": state,
+    }
+    check = {
+        "ansible.builtin.assert": {
+            "that": [
+                "mlflow_server_previous_version == '3.17.2'",
+                f"mlflow_server_previous_db == '{SPLIT_DB}'",
+                f"mlflow_server_previous_artifacts == '{BUCKET}'",
+                f"mlflow_server_previous_s3_endpoint == '{endpoint}'",
+                "mlflow_server_previous_s3_endpoint_known | bool",
+                "not mlflow_server_version_changed | bool",
+            ]
+        }
+    }
+    rc, results, output = run_tasks([read, record, read, check, record])
+
+    assert rc == 0, output
+    writes = [r for r in results if "skip_reason" in r or r.get("dest") == state["mlflow_server_state_file"]]
+    assert [w.get("changed", False) for w in writes] == [True, False], output
+    assert (tmp_path / "mlflow.version").read_text(encoding="utf-8") == f"3.17.2\n{SPLIT_DB}\n{BUCKET}\n{endpoint}\n"
