@@ -84,11 +84,12 @@ def running_server():
     """Start a labelled container with the given database settings; yield its project's name."""
     started = []
 
-    def start(db_host, db_name="mlflow", db_port="5432"):
+    def start(db_host, db_name="mlflow", db_port="5432", oneoff="False"):
         project = "mlops-preflight-test-" + os.urandom(3).hex()
         subprocess.run(
             ["docker", "run", "-d", "--name", project, "--label", f"com.docker.compose.project={project}",
-             "--label", "com.docker.compose.service=mlflow", "-e", f"MLFLOW_DB_HOST={db_host}",
+             "--label", "com.docker.compose.service=mlflow", "--label", f"com.docker.compose.oneoff={oneoff}",
+             "-e", f"MLFLOW_DB_HOST={db_host}",
              "-e", f"MLFLOW_DB_NAME={db_name}", "-e", f"MLFLOW_DB_PORT={db_port}", "-e", "MLFLOW_HOST=0.0.0.0",
              "mlops-test/debian:bookworm", "sleep", "600"],
             check=True, capture_output=True,
@@ -103,8 +104,9 @@ def running_server():
 
 def _past_the_target_check(tmp_path, project, **variables):
     """The preflight with a target that passes its own check (a stand-in: `sh` answers 0 to
-    check-target, 1 to anything later), for the compose project given; the stop block's first
-    step then fails on a project directory that is not there, before anything is stopped."""
+    check-target, 1 to anything later), for the compose project given; the stop block's
+    `docker compose stop` then fails on a project directory that is not there, so nothing is
+    stopped, and the run stops there."""
     task = _preflight(tmp_path, "postgres")
     task["vars"].update(
         TARGET,
@@ -137,8 +139,10 @@ def test_a_server_running_on_the_target_database_is_refused_before_it_stops(run_
         {"db_host": "10.0.0.9"},
         {"db_host": "postgres", "db_name": "staging"},
         {"db_host": "postgres", "db_port": "5433"},
+        # `docker compose run`'s one-off container of the service: no server, not stopped by `compose stop`.
+        {"db_host": "postgres", "oneoff": "True"},
     ],
-    ids=["another host", "another database", "another port"],
+    ids=["another host", "another database", "another port", "a one-off container"],
 )
 def test_a_server_on_another_database_passes_that_check(run_tasks, tmp_path, running_server, settings):
     project = running_server(**settings)

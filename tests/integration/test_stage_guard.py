@@ -161,6 +161,7 @@ def test_the_same_bucket_on_another_s3_endpoint_stops_until_the_objects_are_copi
     "last, now, more",
     [
         (SPLIT_MINIO, SPLIT_MINIO, {}),  # unchanged
+        (SPLIT_MINIO, SPLIT_MINIO.upper() + "/", {}),  # the same, written in capitals with a trailing slash
         (None, SPLIT_MINIO, {}),  # a state file of an older role: no endpoint recorded to compare
         (SPLIT_MINIO, "http://minio.internal:9000", {"mlflow_server_artifacts_copied": "true"}),  # same store, new name
         (SPLIT_MINIO, "", {"mlflow_server_artifacts_mode": "direct"}),  # runs hold full URIs
@@ -278,8 +279,12 @@ def test_both_stores_moved_the_database_message_names_the_bucket_flag_when_neede
     assert ("(and mlflow_server_local_minio_retired=true for the bucket, next check)" in message) is minio_here
 
 
-@pytest.mark.parametrize("endpoint", ["", SPLIT_MINIO], ids=["AWS S3", "MinIO on another host"])
-def test_the_state_file_written_reads_back_as_written_and_is_not_rewritten(run_tasks, tmp_path, endpoint):
+@pytest.mark.parametrize(
+    "endpoint, recorded",
+    [("", ""), (SPLIT_MINIO, SPLIT_MINIO), ("HTTP://MinIO.internal:9000/", "http://minio.internal:9000")],
+    ids=["AWS S3", "MinIO on another host", "in capitals with a trailing slash"],
+)
+def test_the_state_file_written_reads_back_as_written_and_is_not_rewritten(run_tasks, tmp_path, endpoint, recorded):
     # What the server records once it runs (state_record) is what the next run's guards compare
     # (state), the empty endpoint line of AWS S3 included; an unchanged state is not written again.
     state = {
@@ -303,7 +308,7 @@ def test_the_state_file_written_reads_back_as_written_and_is_not_rewritten(run_t
                 "mlflow_server_previous_version == '3.17.2'",
                 f"mlflow_server_previous_db == '{SPLIT_DB}'",
                 f"mlflow_server_previous_artifacts == '{BUCKET}'",
-                f"mlflow_server_previous_s3_endpoint == '{endpoint}'",
+                f"mlflow_server_previous_s3_endpoint == '{recorded}'",
                 "mlflow_server_previous_s3_endpoint_known | bool",
                 "not mlflow_server_version_changed | bool",
             ]
@@ -314,4 +319,4 @@ def test_the_state_file_written_reads_back_as_written_and_is_not_rewritten(run_t
     assert rc == 0, output
     writes = [r for r in results if "skip_reason" in r or r.get("dest") == state["mlflow_server_state_file"]]
     assert [w.get("changed", False) for w in writes] == [True, False], output
-    assert (tmp_path / "mlflow.version").read_text(encoding="utf-8") == f"3.17.2\n{SPLIT_DB}\n{BUCKET}\n{endpoint}\n"
+    assert (tmp_path / "mlflow.version").read_text(encoding="utf-8") == f"3.17.2\n{SPLIT_DB}\n{BUCKET}\n{recorded}\n"
