@@ -28,12 +28,12 @@ export PIP_DISABLE_PIP_VERSION_CHECK=1
 export ANSIBLE_PIPELINING=True
 
 # Scenario order: the quick foundation check first (a broken docker_host fails the run early),
-# then longest first, so the lanes finish close together. Every directory under molecule/ with
-# a molecule.yml must be listed (the run checks). Scenarios run in MOLECULE_LANES parallel
+# then longest first (by the last full runs), so the lanes finish close together. Every
+# directory under molecule/ with a molecule.yml must be listed (the run checks). Scenarios run in MOLECULE_LANES parallel
 # lanes (default 2: two lanes already keep both cores of the test machine busy, load average
 # ~6; a third lane made MLflow workers miss uvicorn's pings); each lane takes the next
 # scenario in this order.
-SCENARIOS=(docker_host compose migration cloud compose_split local nginx_auth ops_repo)
+SCENARIOS=(docker_host compose compose_split migration cloud local nginx_auth ops_repo)
 MOLECULE_LANES=${MOLECULE_LANES:-2}
 
 passed=()
@@ -168,7 +168,9 @@ start_images_background() {
 }
 
 # Every test under tests/integration runs here (tests/conftest.py refuses one without the marker).
-stage_integration() { pytest_stage -q tests/integration; }
+# Two processes, each taking whole files (--dist loadfile: a file's fixtures and containers stay in
+# one process): one ansible-playbook at a time kept one of the two cores idle (load average ~1).
+stage_integration() { pytest_stage -q -n 2 --dist loadfile tests/integration; }
 
 stage_molecule() {
   # molecule NAME: converge, idempotence, verify on fresh bare hosts; destroy even on failure.

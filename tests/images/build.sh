@@ -93,6 +93,21 @@ mlflow_pins=$(mlflow_image_pins packages)
 cp "$(mlflow_image_pins lock)" "$here/python-mlflow/.constraints.txt"
 build_dir python-mlflow mlops-test/python:3.11-slim-mlflow --build-arg "PIP_PACKAGES=$mlflow_pins"
 rm -f "$here/python-mlflow/.constraints.txt"
+# The cloud scenario's "managed" S3 runs moto on a bare host without Docker: its wheels, so that
+# host installs them from the read-only mount instead of PyPI on every run (a minute of the
+# scenario). Downloaded again when the requirement changes.
+moto_req='moto[server]>=5.0,<6'
+if [ "$(cat "$cache/wheels/.requirement" 2>/dev/null)" != "$moto_req" ]; then
+  echo "wheels for bare hosts: $moto_req"
+  rm -rf "$cache/wheels" && mkdir -p "$cache/wheels"
+  if ! python3 -m pip download -q --disable-pip-version-check --only-binary :all: -d "$cache/wheels" "$moto_req" \
+    >"$cache/wheels.log" 2>&1; then
+    cat "$cache/wheels.log" >&2; echo "pip download of $moto_req failed" >&2; exit 1
+  fi
+  echo "$moto_req" >"$cache/wheels/.requirement"
+else
+  echo "wheels for bare hosts: reused"
+fi
 for t in mlops-test/debian:bookworm mlops-test/postgres:15 mlops-test/s3-moto:5 mlops-test/python:3.11-slim \
          mlops-test/python:3.11-slim-mlflow; do save "$t"; done
 cat <<MSG
@@ -103,5 +118,5 @@ stand-in images (no container registry answers on this machine):
                           -> mlops-test/python:3.11-slim-mlflow (+ MLflow's pip packages, so the
                              role's image build in each bare host does not download them again)
   bare hosts              -> mlops-test/bare-host:bookworm (Debian 12, systemd as PID 1, python3)
-archives for bare hosts in $cache
+archives for bare hosts in $cache (and moto's wheels in $cache/wheels)
 MSG

@@ -228,6 +228,45 @@ def test_a_run_that_leaves_out_the_store_host_passes_with_the_keys_given(tmp_pat
     assert rc == 0, output[-3000:]
 
 
+def _two_servers(tmp_path, workers):
+    """PostgreSQL and MinIO on host `data`; MLflow on `app1` and `app2` with ``workers`` (one
+    count per host); nginx on `app1`: the compose_split scenario's layout."""
+    inventory = tmp_path / "hosts.yml"
+    apps = {
+        f"app{i}": {"ansible_host": f"192.0.2.{20 + i}", "mlflow_server_workers": n} for i, n in enumerate(workers, 1)
+    }
+    groups = {
+        "docker_host": {"hosts": {"data": {"ansible_host": "192.0.2.10"}, **apps}},
+        "postgres": {"hosts": {"data": {}}},
+        "minio": {"hosts": {"data": {}}},
+        "mlflow_server": {"hosts": {name: {} for name in apps}},
+        "nginx_auth": {"hosts": {"app1": {}}},
+    }
+    stage = {"mlflow_stage": "compose", "nginx_auth_server_names": ["localhost"]}
+    inventory.write_text(json.dumps({"all": {"vars": stage, "children": groups}}), encoding="utf-8")
+    return _checks(inventory)
+
+
+# Per MLflow host: workers x 3 stores (tracking, registry, jobs) x (pool_size 5 + max_overflow 5),
+# plus 4 for the server process and the job runner; 10 of PostgreSQL's 200 are reserved.
+@pytest.mark.parametrize(
+    "workers, needed",
+    [((4, 4), 248), ((4, 3), 218)],
+)
+def test_more_connections_than_the_database_serves_over_every_mlflow_host_are_refused(tmp_path, workers, needed):
+    rc, output, _facts = _two_servers(tmp_path, workers)
+
+    _refused(rc, output, f"MLflow could open {needed} database connections (2 server host(s)")
+    assert "more than max_connections=200" in output, output[-3000:]
+
+
+def test_connections_that_fit_over_every_mlflow_host_pass(tmp_path):
+    # 124 + 64 + 10 reserved = 198 of 200: the hosts' own worker counts are summed.
+    rc, output, _facts = _two_servers(tmp_path, (4, 2))
+
+    assert rc == 0, output[-3000:]
+
+
 @pytest.mark.parametrize(
     "settings",
     [{"max_connections": 50}, {"Port": 5433}, {"shared_buffers": "1GB", "work_mem": "16MB"}, {"work mem": "16MB"}],
