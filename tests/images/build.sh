@@ -93,20 +93,16 @@ mlflow_pins=$(mlflow_image_pins packages)
 cp "$(mlflow_image_pins lock)" "$here/python-mlflow/.constraints.txt"
 build_dir python-mlflow mlops-test/python:3.11-slim-mlflow --build-arg "PIP_PACKAGES=$mlflow_pins"
 rm -f "$here/python-mlflow/.constraints.txt"
-# The cloud scenario's "managed" S3 runs moto on a bare host without Docker: its wheels, so that
-# host installs them from the read-only mount instead of PyPI on every run (a minute of the
-# scenario). Downloaded again when the requirement changes.
-moto_req='moto[server]>=5.0,<6'
-if [ "$(cat "$cache/wheels/.requirement" 2>/dev/null)" != "$moto_req" ]; then
-  echo "wheels for bare hosts: $moto_req"
-  rm -rf "$cache/wheels" && mkdir -p "$cache/wheels"
-  if ! python3 -m pip download -q --disable-pip-version-check --only-binary :all: -d "$cache/wheels" "$moto_req" \
-    >"$cache/wheels.log" 2>&1; then
-    cat "$cache/wheels.log" >&2; echo "pip download of $moto_req failed" >&2; exit 1
-  fi
-  echo "$moto_req" >"$cache/wheels/.requirement"
-else
-  echo "wheels for bare hosts: reused"
+# The cloud scenario's "managed" S3 runs moto on a bare host without Docker (as a service of
+# its own, the way a provider runs it): the stand-in image's moto venv as a tar, unpacked there
+# in seconds (both are Debian 12 with its python3), instead of a pip install on every run.
+moto_tar="$cache/mlops-test_s3-moto_5.venv.tar"
+moto_id=$(docker image inspect --format '{{.Id}}' mlops-test/s3-moto:5)
+if [ "$(cat "$moto_tar.id" 2>/dev/null)" != "$moto_id" ] || [ ! -f "$moto_tar" ]; then
+  echo "moto's venv for bare hosts: exported from mlops-test/s3-moto:5"
+  docker run --rm --entrypoint tar mlops-test/s3-moto:5 -C /opt -cf - moto >"$moto_tar.tmp"
+  mv "$moto_tar.tmp" "$moto_tar"
+  echo "$moto_id" >"$moto_tar.id"
 fi
 for t in mlops-test/debian:bookworm mlops-test/postgres:15 mlops-test/s3-moto:5 mlops-test/python:3.11-slim \
          mlops-test/python:3.11-slim-mlflow; do save "$t"; done
@@ -118,5 +114,5 @@ stand-in images (no container registry answers on this machine):
                           -> mlops-test/python:3.11-slim-mlflow (+ MLflow's pip packages, so the
                              role's image build in each bare host does not download them again)
   bare hosts              -> mlops-test/bare-host:bookworm (Debian 12, systemd as PID 1, python3)
-archives for bare hosts in $cache (and moto's wheels in $cache/wheels)
+archives for bare hosts in $cache (and moto's venv, for the cloud scenario's S3 host)
 MSG
