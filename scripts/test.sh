@@ -29,10 +29,10 @@ export ANSIBLE_PIPELINING=True
 
 # Scenario order: the quick foundation check first (a broken docker_host fails the run early),
 # then longest first (by the last full runs), so the lanes finish close together. Every
-# directory under molecule/ with a molecule.yml must be listed (the run checks). Scenarios run in MOLECULE_LANES parallel
-# lanes (default 2: two lanes already keep both cores of the test machine busy, load average
-# ~6; a third lane made MLflow workers miss uvicorn's pings); each lane takes the next
-# scenario in this order.
+# directory under molecule/ with a molecule.yml must be listed (the run checks). Scenarios run
+# in MOLECULE_LANES parallel lanes (default 2: two lanes already keep both cores of the test
+# machine busy, load average ~6; a third lane made MLflow workers miss uvicorn's pings); each
+# lane takes the next scenario in this order.
 SCENARIOS=(docker_host compose compose_split migration cloud local nginx_auth ops_repo)
 MOLECULE_LANES=${MOLECULE_LANES:-2}
 
