@@ -64,14 +64,19 @@ build_dir() {
   rm -f "$here/$dir/.ca-bundle.crt"
 }
 
+current() {
+  # current FILE TAG: FILE was written from the image TAG is now (its id is in FILE.id).
+  [ -f "$1" ] && [ "$(cat "$1.id" 2>/dev/null)" = "$(docker image inspect --format '{{.Id}}' "$2")" ]
+}
+
+stamp() { docker image inspect --format '{{.Id}}' "$2" >"$1.id"; }
+
 save() {
   local tag=$1 file
   file="$cache/$(echo "$tag" | tr '/:' '__').tar"
-  local id
-  id=$(docker image inspect --format '{{.Id}}' "$tag")
-  if [ -f "$file.id" ] && [ "$(cat "$file.id")" = "$id" ] && [ -f "$file" ]; then return; fi
+  current "$file" "$tag" && return
   docker save -o "$file" "$tag"
-  echo "$id" >"$file.id"
+  stamp "$file" "$tag"
 }
 
 mlflow_image_pins() {
@@ -97,12 +102,11 @@ rm -f "$here/python-mlflow/.constraints.txt"
 # its own, the way a provider runs it): the stand-in image's moto venv as a tar, unpacked there
 # in seconds (both are Debian 12 with its python3), instead of a pip install on every run.
 moto_tar="$cache/mlops-test_s3-moto_5.venv.tar"
-moto_id=$(docker image inspect --format '{{.Id}}' mlops-test/s3-moto:5)
-if [ "$(cat "$moto_tar.id" 2>/dev/null)" != "$moto_id" ] || [ ! -f "$moto_tar" ]; then
+if ! current "$moto_tar" mlops-test/s3-moto:5; then
   echo "moto's venv for bare hosts: exported from mlops-test/s3-moto:5"
   docker run --rm --entrypoint tar mlops-test/s3-moto:5 -C /opt -cf - moto >"$moto_tar.tmp"
   mv "$moto_tar.tmp" "$moto_tar"
-  echo "$moto_id" >"$moto_tar.id"
+  stamp "$moto_tar" mlops-test/s3-moto:5
 fi
 for t in mlops-test/debian:bookworm mlops-test/postgres:15 mlops-test/s3-moto:5 mlops-test/python:3.11-slim \
          mlops-test/python:3.11-slim-mlflow; do save "$t"; done

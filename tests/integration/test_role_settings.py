@@ -159,15 +159,15 @@ def test_presigned_downloads_with_direct_artifacts_are_refused(tmp_path):
     _refused(rc, output, "multipart upload and download need mlflow_server_artifacts_mode=proxied")
 
 
-def _split(tmp_path, data_vars, unknown=(), app_vars=None):
-    """PostgreSQL and MinIO on host `data` (with ``data_vars``), MLflow and nginx on host `app` (``app_vars``)."""
+def _split(tmp_path, data_vars, unknown=(), app_vars=None, apps=None):
+    """PostgreSQL and MinIO on host `data` (with ``data_vars``); MLflow on host `app` (``app_vars``),
+    or on each host of ``apps`` (name: variables); nginx on the first MLflow host."""
     inventory = tmp_path / "hosts.yml"
-    hosts = {
-        "data": {"ansible_host": "192.0.2.10", **data_vars},
-        "app": {"ansible_host": "192.0.2.20", **(app_vars or {})},
-    }
+    apps = apps or {"app": app_vars or {}}
+    hosts = {"data": {"ansible_host": "192.0.2.10", **data_vars}}
+    hosts.update({name: {"ansible_host": f"192.0.2.{20 + i}", **v} for i, (name, v) in enumerate(apps.items())})
     groups = {"docker_host": {"hosts": hosts}, "postgres": {"hosts": {"data": {}}}, "minio": {"hosts": {"data": {}}}}
-    groups.update(mlflow_server={"hosts": {"app": {}}}, nginx_auth={"hosts": {"app": {}}})
+    groups.update(mlflow_server={"hosts": {name: {} for name in apps}}, nginx_auth={"hosts": {next(iter(apps)): {}}})
     stage = {"mlflow_stage": "compose", "nginx_auth_server_names": ["localhost"]}
     inventory.write_text(json.dumps({"all": {"vars": stage, "children": groups}}), encoding="utf-8")
     return _checks(inventory, unknown)
@@ -229,22 +229,9 @@ def test_a_run_that_leaves_out_the_store_host_passes_with_the_keys_given(tmp_pat
 
 
 def _two_servers(tmp_path, workers):
-    """PostgreSQL and MinIO on host `data`; MLflow on `app1` and `app2` with ``workers`` (one
-    count per host); nginx on `app1`: the compose_split scenario's layout."""
-    inventory = tmp_path / "hosts.yml"
-    apps = {
-        f"app{i}": {"ansible_host": f"192.0.2.{20 + i}", "mlflow_server_workers": n} for i, n in enumerate(workers, 1)
-    }
-    groups = {
-        "docker_host": {"hosts": {"data": {"ansible_host": "192.0.2.10"}, **apps}},
-        "postgres": {"hosts": {"data": {}}},
-        "minio": {"hosts": {"data": {}}},
-        "mlflow_server": {"hosts": {name: {} for name in apps}},
-        "nginx_auth": {"hosts": {"app1": {}}},
-    }
-    stage = {"mlflow_stage": "compose", "nginx_auth_server_names": ["localhost"]}
-    inventory.write_text(json.dumps({"all": {"vars": stage, "children": groups}}), encoding="utf-8")
-    return _checks(inventory)
+    """compose_split's layout: two MLflow hosts, `app1` and `app2`, with ``workers`` (one count per host)."""
+    apps = {f"app{i}": {"mlflow_server_workers": n} for i, n in enumerate(workers, 1)}
+    return _split(tmp_path, {}, apps=apps)
 
 
 # Per MLflow host: workers x 3 stores (tracking, registry, jobs) x (pool_size 5 + max_overflow 5),
