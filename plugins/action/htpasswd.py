@@ -4,7 +4,8 @@
 
 The managed host needs only python3: the current file is read with slurp, the new content is
 computed here with libpass (verifying existing hashes instead of rewriting them), and written
-with ansible.builtin.copy, which gives an atomic write, file attributes and check mode. A file
+with ansible.builtin.copy, which gives an atomic write, file attributes and check mode; a file
+whose content stays only has its attributes set, with ansible.builtin.file. A file
 that does not exist yet is first created empty with its final attributes (ansible.builtin.file),
 so that the hashes never sit in a file more open than asked for. Neither passwords nor hashes
 appear in the result or the diff: the diff lists user names.
@@ -73,9 +74,16 @@ class ActionModule(ActionBase):
         if current is None and not self._task.check_mode:
             created = self._create_empty(path, params, task_vars)
         content = content_after(current, new_lines, added or updated or removed)
-        copied = self._write(path, content, params, task_vars)
+        # Nothing to write when the content stays: only the file's attributes are set then (one
+        # module run, not copy's two).
+        kept = current is not None and content == current
+        copied = self._keep(path, params, task_vars) if kept else self._write(path, content, params, task_vars)
         if copied.get("failed"):
-            msg = "writing %s failed: %s" % (path, copied.get("msg", "unknown error"))
+            msg = "%s %s failed: %s" % (
+                "setting the mode, owner and group of" if kept else "writing",
+                path,
+                copied.get("msg", "unknown error"),
+            )
             if created:
                 # Leave the host as it was: an empty htpasswd file would have nginx refuse every user.
                 removed = self._execute_module(
@@ -151,6 +159,17 @@ class ActionModule(ActionBase):
                 msg += " Does %s exist, writable by the remote user?" % posixpath.dirname(path)
             raise AnsibleActionFail("cannot create %s (no hash was written): %s" % (path, msg))
         return True
+
+    def _keep(self, path, params, task_vars):
+        """Set the mode, owner and group of a file whose content stays (ansible.builtin.file, check mode too)."""
+        args = dict(path=path, state="file", owner=params["owner"], group=params["group"])
+        if params["mode"] != "preserve":
+            args["mode"] = params["mode"]
+        return self._execute_module(
+            module_name="ansible.legacy.file",
+            module_args=dict((k, v) for k, v in args.items() if v is not None),
+            task_vars=task_vars,
+        )
 
     def _write(self, path, content, params, task_vars):
         """Write content with ansible.builtin.copy (atomic, attributes, check mode), quietly."""

@@ -23,6 +23,8 @@ description:
     M(ansible.builtin.template)), with libpass, the maintained fork of passlib. The managed
     host needs only python3. The file is written with M(ansible.builtin.copy) semantics, so
     the write is atomic (temporary file and rename) and the file's attributes are enforced.
+    A file in which no entry changes is not written; its attributes are enforced with
+    M(ansible.builtin.file), so such a run costs two module runs on the host, the read and that one.
   - Passwords and hashes never appear in the task result or the diff; the diff lists user
     names and which passwords changed.
 author:
@@ -66,7 +68,8 @@ attributes:
     description: A second run with the same input changes nothing.
   action:
     support: full
-    description: Runs on the controller and writes the file through M(ansible.builtin.copy).
+    description: Runs on the controller and writes the file through M(ansible.builtin.copy) (a file whose
+      content stays, through M(ansible.builtin.file)).
 options:
   path:
     description:

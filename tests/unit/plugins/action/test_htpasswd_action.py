@@ -52,13 +52,14 @@ class Host:
         self.calls = []
         self.copy_tasks = []
         self.copy_result = None  # set to make the copy action return this instead of copying
+        self.check_mode = False  # the task's, passed on to each module run as Ansible does
         self.remote_tmp = tmp_path / "remote-tmp"
         self.remote_tmp.mkdir()
         monkeypatch.setattr(plugin_loader.action_loader, "get", self.action)
 
     def execute_module(self, module_name=None, module_args=None, task_vars=None, **_kwargs):
         self.calls.append((module_name, dict(module_args)))
-        return run_module(module_name, self.capsys, module_args)
+        return run_module(module_name, self.capsys, dict(module_args, _ansible_check_mode=self.check_mode))
 
     def action(self, name, task=None, **_kwargs):
         assert name == "ansible.legacy.copy"
@@ -104,6 +105,7 @@ def run(host, check_mode=False, diff=False, **args):
         None,
     )
     action._execute_module = host.execute_module
+    host.check_mode = check_mode
     return action.run(task_vars={})
 
 
@@ -172,8 +174,44 @@ def test_an_unchanged_file_reports_no_change(host, tmp_path):
     run(host, path=str(path), name="alice", password="pw")
     host.calls.clear()
     result = run(host, path=str(path), name="alice", password="pw")
-    assert modules(host) == ["ansible.legacy.slurp", "ansible.legacy.copy"]
-    assert result["changed"] is False
+    assert modules(host) == ["ansible.legacy.slurp", "ansible.legacy.file"]
+    assert host.calls[1][1] == dict(path=str(path), state="file", mode="0640", owner=ME, group=MY_GROUP)
+    assert result["changed"] is False and result["mode"] == "0640"
+
+
+@pytest.mark.parametrize("check_mode", [False, True], ids=["run", "check-mode"])
+def test_the_mode_of_a_file_whose_content_stays_is_set_without_writing_it(host, tmp_path, check_mode):
+    path = tmp_path / "users"
+    run(host, path=str(path), name="alice", password="pw")
+    path.chmod(0o644)
+    before = path.read_bytes()
+    host.calls.clear()
+    result = run(host, check_mode=check_mode, path=str(path), name="alice", password="pw")
+    assert modules(host) == ["ansible.legacy.slurp", "ansible.legacy.file"]
+    assert result["changed"] is True and result["users_updated"] == []
+    assert mode_of(path) == (0o644 if check_mode else 0o640)
+    assert path.read_bytes() == before
+
+
+def test_preserve_keeps_the_mode_of_a_file_whose_content_stays(host, tmp_path):
+    path = tmp_path / "users"
+    run(host, path=str(path), name="alice", password="pw")
+    path.chmod(0o604)
+    host.calls.clear()
+    result = run(host, path=str(path), name="alice", password="pw", mode="preserve")
+    assert host.calls[1][1] == dict(path=str(path), state="file", owner=ME, group=MY_GROUP)
+    assert result["changed"] is False and mode_of(path) == 0o604
+
+
+def test_a_failed_attribute_change_of_a_file_whose_content_stays_is_named(host, tmp_path):
+    path = tmp_path / "users"
+    run(host, path=str(path), name="alice", password="pw")
+    before = path.read_bytes()
+    with pytest.raises(AnsibleActionFail) as failure:
+        run(host, path=str(path), name="alice", password="pw", owner="no-such-user-mlops")
+    assert str(failure.value).startswith(f"setting the mode, owner and group of {path} failed: ")
+    assert failure.value.result["changed"] is False
+    assert path.read_bytes() == before
 
 
 @pytest.mark.parametrize("ending", ["", "\r\n"], ids=["no-final-newline", "crlf"])
