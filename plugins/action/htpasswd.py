@@ -34,6 +34,11 @@ from ansible_collections.mlops.mlflow.plugins.module_utils.htpasswd import (
 )
 
 
+def _given(args):
+    """The arguments that have a value (a module's defaults apply to the others)."""
+    return dict((k, v) for k, v in args.items() if v is not None)
+
+
 class ActionModule(ActionBase):
     TRANSFERS_FILES = False
     _requires_connection = True
@@ -150,7 +155,7 @@ class ActionModule(ActionBase):
         touch_args = dict(path=path, state="touch", mode=mode, owner=params["owner"], group=params["group"])
         touched = self._execute_module(
             module_name="ansible.legacy.file",
-            module_args=dict((k, v) for k, v in touch_args.items() if v is not None),
+            module_args=_given(touch_args),
             task_vars=task_vars,
         )
         if touched.get("failed"):
@@ -167,7 +172,7 @@ class ActionModule(ActionBase):
             args["mode"] = params["mode"]
         return self._execute_module(
             module_name="ansible.legacy.file",
-            module_args=dict((k, v) for k, v in args.items() if v is not None),
+            module_args=_given(args),
             task_vars=task_vars,
         )
 
@@ -184,7 +189,7 @@ class ActionModule(ActionBase):
                 group=params["group"],
             )
         )
-        copy_task.args = dict((k, v) for k, v in copy_task.args.items() if v is not None)
+        copy_task.args = _given(copy_task.args)
         # The content is hashes: keep it out of copy's diff and of any logged invocation.
         copy_task.diff = False
         copy_task.no_log = True
