@@ -7,6 +7,7 @@ mode shows the change and writes nothing; a service that cannot start fails with
 
 import os
 import subprocess
+import time
 
 import pytest
 
@@ -94,3 +95,68 @@ def test_a_valid_definition_is_written_and_a_service_that_cannot_start_fails_cle
     assert "mlops-test/none:1" in result["stderr"], result
     assert (project / "web.compose.yml").read_text(encoding="utf-8") == VALID
     assert sorted(p.name for p in project.iterdir()) == ["db.compose.yml", "web.compose.yml"]
+
+
+# A service whose health is a file in the container: removed, the container turns unhealthy
+# within two seconds while it keeps running, as defined (nothing for `up` to recreate).
+PROBED = """\
+services:
+  web:
+    image: mlops-test/debian:bookworm
+    command: [sh, -c, "touch /tmp/healthy && exec sleep infinity"]
+    init: true
+    healthcheck:
+      test: [CMD, test, -f, /tmp/healthy]
+      interval: 1s
+      timeout: 1s
+      retries: 1
+"""
+
+
+def _health(container):
+    out = subprocess.run(
+        ["docker", "inspect", "--format", "{{.State.Status}} {{.State.Health.Status}}", container],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return out.stdout.strip()
+
+
+def test_an_unchanged_service_is_only_trusted_while_it_runs_healthy(run_tasks, tmp_path):
+    """Without `--wait` on an idempotent run: healthy -> unchanged; stopped -> started and
+    waited for; running but unhealthy -> `up --wait` fails with Compose's reason."""
+    project = tmp_path / "project"
+    project.mkdir()
+    container = PROJECT + "-web-1"
+    task = _module(project, PROBED, pull="never", wait_timeout=20)
+    try:
+        rc, results, output = run_tasks([task, task])
+        assert rc == 0, output
+        first, second = results
+        assert first["changed"] and first["service_changed"], first
+        assert not second["changed"] and second["actions"] == [], second
+        assert _health(container) == "running healthy"
+
+        subprocess.run(["docker", "stop", "--time", "1", container], capture_output=True, check=True)
+        rc, results, output = run_tasks([task])
+        assert rc == 0, output
+        assert results[0]["changed"] and results[0]["service_changed"] and not results[0]["file_changed"], results[0]
+        assert _health(container) == "running healthy"  # waited for, not just started
+
+        subprocess.run(["docker", "exec", container, "rm", "/tmp/healthy"], capture_output=True, check=True)
+        deadline = time.monotonic() + 10
+        while _health(container) != "running unhealthy" and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert _health(container) == "running unhealthy"
+        rc, results, output = run_tasks([task])
+        assert rc != 0, output
+        assert results[0]["msg"].startswith("web did not come up healthy (docker compose up --wait, "), results[0]
+        assert "unhealthy" in results[0]["msg"], results[0]
+    finally:
+        subprocess.run(
+            ["docker", "compose", "--project-name", PROJECT, "down", "--timeout", "1"],
+            cwd=project,
+            capture_output=True,
+            check=False,
+        )

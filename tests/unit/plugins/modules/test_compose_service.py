@@ -22,6 +22,11 @@ MY_GROUP = str(os.getgid())
 DB = "services:\n  db:\n    image: postgres:15\n"
 WEB = "services:\n  web:\n    image: nginx:1\n    depends_on: [db]\n"
 UNCHANGED = " Container p-web-1  Running\n Container p-web-1  Waiting\n Container p-web-1  Healthy\n"
+# `docker compose ps --all --format json`: one object per line (Compose 2.21 and later).
+PS_HEALTHY = (
+    '{"Name": "p-db-1", "Service": "db", "State": "running", "Health": "healthy"}\n'
+    '{"Name": "p-web-1", "Service": "web", "State": "running", "Health": ""}\n'
+)
 RECREATED = (
     " Container p-web-1  Recreate\n Container p-web-1  Recreated\n Container p-web-1  Starting\n"
     " Container p-web-1  Started\n Container p-web-1  Waiting\n Container p-web-1  Healthy\n"
@@ -34,7 +39,13 @@ FAKE_DOCKER = textwrap.dedent(
     args = sys.argv[1:]
     with open(os.environ["FAKE_DOCKER_LOG"], "a") as log:
         log.write(json.dumps(args) + "\\n")
-    verb = next(a for a in args if a in ("config", "up", "logs"))
+    verb = next(a for a in args if a in ("config", "up", "logs", "ps"))
+    if verb == "ps":
+        sys.stdout.write(os.environ["FAKE_PS_STDOUT"])
+        sys.exit(int(os.environ.get("FAKE_PS_RC", "0")))
+    if verb == "up" and "--wait" not in args:
+        sys.stderr.write(os.environ.get("FAKE_UP_NOWAIT_STDERR", " Container p-web-1  Running\\n"))
+        sys.exit(int(os.environ.get("FAKE_UP_NOWAIT_RC", "0")))
     if verb == "config":
         sys.stdout.write(os.environ.get("FAKE_CONFIG_SERVICES", "db\\nweb\\n"))
         sys.stderr.write(os.environ.get("FAKE_CONFIG_STDERR", ""))
@@ -60,6 +71,7 @@ def docker(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", "{}:{}".format(bin_dir, os.environ["PATH"]))
     monkeypatch.setenv("FAKE_DOCKER_LOG", str(log))
     monkeypatch.setenv("FAKE_UP_STDERR", UNCHANGED)
+    monkeypatch.setenv("FAKE_PS_STDOUT", PS_HEALTHY)
 
     def calls():
         if not log.exists():
@@ -109,13 +121,91 @@ def test_new_definition_is_validated_with_the_project_then_written_and_brought_u
     assert sorted(p.name for p in project.iterdir()) == ["db.compose.yml", "web.compose.yml"]
 
 
-def test_unchanged_definition_and_running_service_change_nothing(capsys, project, docker):
+def verbs(calls):
+    """Each docker call as its Compose verb, `up --wait` told apart from a plain `up`."""
+    named = []
+    for call in calls:
+        verb = next(a for a in call if a in ("config", "up", "logs", "ps"))
+        named.append(verb + " --wait" if "--wait" in call else verb)
+    return named
+
+
+def unchanged(project):
     (project / "web.compose.yml").write_text(WEB, encoding="utf-8")
     (project / "web.compose.yml").chmod(0o640)
+
+
+def test_unchanged_definition_and_healthy_project_change_nothing_without_waiting(capsys, project, docker):
+    unchanged(project)
+    code, result = run(capsys, project)
+    assert code == 0 and not result["changed"] and not result["service_changed"], result
+    assert result["actions"] == []
+    up, ps = docker()
+    assert verbs([up, ps]) == ["up", "ps"]
+    assert up[up.index("up") :] == [
+        "up", "--detach", "--no-color", "--quiet-pull", "--pull", "missing", "--no-build", "--", "web",
+    ]  # fmt: skip
+    assert ps[ps.index("ps") :] == ["ps", "--all", "--format", "json"]
+    assert files_of(ps) == files_of(up) == ["db.compose.yml", "web.compose.yml"]
+
+
+@pytest.mark.parametrize(
+    "ps_stdout",
+    [
+        PS_HEALTHY.replace('"Health": "healthy"', '"Health": "starting"'),
+        PS_HEALTHY.replace('"Health": "healthy"', '"Health": "unhealthy"'),
+        PS_HEALTHY.replace('"State": "running", "Health": ""', '"State": "exited", "Health": ""'),
+        PS_HEALTHY.splitlines()[0] + "\n",  # the service has no container
+        "",
+        "not json\n",
+    ],
+    ids=["starting", "unhealthy", "exited", "no-container", "empty", "garbage"],
+)
+def test_unchanged_definition_waits_when_a_container_is_not_ready(capsys, project, docker, monkeypatch, ps_stdout):
+    unchanged(project)
+    monkeypatch.setenv("FAKE_PS_STDOUT", ps_stdout)
     code, result = run(capsys, project)
     assert code == 0 and not result["changed"], result
-    assert result["actions"] == []
-    assert [call[call.index("up")] if "up" in call else call for call in docker()] == ["up"]
+    assert verbs(docker()) == ["up", "ps", "up --wait"]
+
+
+def test_the_list_format_of_older_compose_versions_is_read(capsys, project, docker, monkeypatch):
+    unchanged(project)
+    monkeypatch.setenv("FAKE_PS_STDOUT", json.dumps([json.loads(line) for line in PS_HEALTHY.splitlines()]))
+    code, result = run(capsys, project)
+    assert code == 0 and not result["changed"], result
+    assert verbs(docker()) == ["up", "ps"]
+
+
+def test_a_failing_ps_falls_back_to_waiting(capsys, project, docker, monkeypatch):
+    unchanged(project)
+    monkeypatch.setenv("FAKE_PS_RC", "1")
+    code, result = run(capsys, project)
+    assert code == 0 and not result["changed"], result
+    assert verbs(docker()) == ["up", "ps", "up --wait"]
+
+
+def test_a_container_the_plain_up_started_is_a_change_and_is_waited_for(capsys, project, docker, monkeypatch):
+    unchanged(project)
+    monkeypatch.setenv("FAKE_UP_NOWAIT_STDERR", " Container p-web-1  Starting\n Container p-web-1  Started\n")
+    code, result = run(capsys, project)
+    assert code == 0 and result["changed"] and result["service_changed"] and not result["file_changed"], result
+    assert result["actions"] == [{"what": "container", "id": "p-web-1", "status": "Starting"}]
+    assert verbs(docker()) == ["up", "up --wait"]
+
+
+def test_a_plain_up_that_fails_is_retried_with_wait_and_fails_clearly(capsys, project, docker, monkeypatch):
+    unchanged(project)
+    monkeypatch.setenv("FAKE_UP_NOWAIT_RC", "1")
+    monkeypatch.setenv("FAKE_UP_NOWAIT_STDERR", "Error response from daemon: port is already allocated\n")
+    monkeypatch.setenv("FAKE_UP_RC", "1")
+    monkeypatch.setenv("FAKE_UP_STDERR", "Error response from daemon: port is already allocated\n")
+    code, result = run(capsys, project)
+    assert code == 1 and result["msg"] == (
+        "web did not come up healthy (docker compose up --wait, timeout 120s, exited 1: "
+        "Error response from daemon: port is already allocated)"
+    )
+    assert result["actions"] == [] and verbs(docker()) == ["up", "up --wait", "logs"]
 
 
 def test_a_recreated_container_is_a_change(capsys, project, docker, monkeypatch):
