@@ -22,8 +22,8 @@ description:
     service only when it is not running as defined (stopped, removed, or its image changed).
     When that changed nothing and every container of the project is running and, where it has a
     health check, healthy (C(docker compose ps)), the task ends there. Otherwise it runs
-    C(docker compose up --wait), as for a changed definition. C(--wait) costs about half a second
-    even on a service that is already healthy, one third of the task's time on an idempotent run.
+    C(docker compose up --wait), as for a changed definition. C(--wait) spends about half a
+    second even on a service that is already healthy.
   - One task, one round trip to the host, does what M(ansible.builtin.find),
     M(ansible.builtin.copy) with C(validate) and M(community.docker.docker_compose_v2) did in three;
     the result of C(up) is read with community.docker's own Compose event parser.
