@@ -7,7 +7,9 @@ scenarios use), deploys the compose stage on one and the local stage on the othe
 site.yml, then measures side by side in the same run:
 
 1. deploy time: first converge, the idempotent re-run (median of REPEATS) and the floor of
-   `docker compose up -d --wait` of the same rendered files alone (median of REPEATS);
+   `docker compose up -d --wait` of the same rendered files alone (median of REPEATS); beside
+   each re-run, what Ansible itself takes on the host (a controller-only task, a module run, a
+   command), and the re-run's module runs and commands counted in one more re-run at -vvv;
 2. proxy overhead: requests/s, p50 and p99 of runs/log-batch (100 metrics), experiments/search
    and runs/search at 1, 8 and 32 concurrent clients, through nginx + TLS + basic auth vs
    straight to MLflow's port, interleaved in rotating order, median of REPEATS windows; at one
@@ -41,6 +43,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -169,12 +172,14 @@ def deploy_times(env: dict) -> dict:
     first = timed(*playbook("inventory-compose"), env=env)
     local_first = timed(*playbook("inventory-local"), env=env)
     compose = compose_command()
-    rerun, floor, by_role = [], [], []
+    rerun, floor, by_role, costs = [], [], [], []
     for _repeat in range(REPEATS):
         wall, tasks = profiled(playbook("inventory-compose"), env)
         rerun.append(wall)
         by_role.append(time_by_role(tasks))
         floor.append(timed("docker", "exec", "-w", "/opt/mlflow", COMPOSE_HOST, *compose, "up", "-d", "--wait"))
+        costs.append(ansible_costs(env))
+    runs = host_runs(env)
     roles = sorted({role for run in by_role for role in run})
     return {
         "first": round(first, 1),
@@ -183,27 +188,97 @@ def deploy_times(env: dict) -> dict:
         "floor": median(floor),
         "rerun_all": [round(v, 1) for v in rerun],
         "floor_all": [round(v, 1) for v in floor],
-        # Per role of the re-runs: median seconds, tasks, tasks that ran a module on the host.
+        # Per role of the re-runs: median seconds and tasks; the module runs and other commands
+        # on the host, counted exactly in one more re-run.
         "rerun_by_role": {
-            role: {key: median([run.get(role, {}).get(key, 0) for run in by_role]) for key in ("s", "tasks", "remote")}
+            role: {
+                **{key: median([run.get(role, {}).get(key, 0) for run in by_role]) for key in ("s", "tasks")},
+                **runs.get(role, {"module": 0, "command": 0}),
+            }
             for role in roles
         },
+        # What Ansible itself takes on this host, measured beside each re-run (medians, seconds).
+        "ansible_costs": {key: round(statistics.median([c[key] for c in costs]), 3) for key in costs[0]},
     }
 
 
-REMOTE_TASK_S = 0.3  # a task that took longer ran a module on the host (set_fact, skips: ~0.05 s)
+def role_of(task: str) -> str:
+    """The role of a task as profile_tasks and the TASK banner name it, else the play-level row."""
+    return task.split(" : ")[0].removeprefix("mlops.mlflow.") if " : " in task else PLAY_ROW
+
+
+PLAY_ROW = "(play: facts, checks)"
 
 
 def time_by_role(tasks: list[tuple[str, float]]) -> dict:
-    """Seconds, task count and host round trips per role (or play-level task) of one profile."""
+    """Seconds and task count per role (or play-level task) of one profile."""
     roles: dict = {}
     for task, seconds in tasks:
-        role = task.split(" : ")[0].removeprefix("mlops.mlflow.") if " : " in task else "(play: facts, checks)"
-        row = roles.setdefault(role, {"s": 0.0, "tasks": 0, "remote": 0})
+        row = roles.setdefault(role_of(task), {"s": 0.0, "tasks": 0})
         row["s"] += seconds
         row["tasks"] += 1
-        row["remote"] += seconds > REMOTE_TASK_S
     return roles
+
+
+TASK_BANNER = re.compile(r"^TASK \[(?P<task>.+)\] \**$")
+# -vvv's line for each command the connection runs on the host: the Python of a module run
+# (pipelined: the interpreter reads the module on stdin), or a shell command (temporary
+# directories, the interpreter's discovery).
+HOST_EXEC = re.compile(r"^<[^>]+> EXEC ")
+MODULE_RUN = re.compile(r"python[0-9.]* && sleep 0")
+
+
+def count_host_runs(output: str) -> dict:
+    """Module runs and other commands on the host per role, from a playbook's -vvv output."""
+    roles: dict = {}
+    role = PLAY_ROW
+    for line in output.splitlines():
+        banner = TASK_BANNER.match(line)
+        if banner:
+            role = role_of(banner["task"])
+        elif HOST_EXEC.match(line):
+            row = roles.setdefault(role, {"module": 0, "command": 0})
+            row["module" if MODULE_RUN.search(line) else "command"] += 1
+    return roles
+
+
+def host_runs(env: dict) -> dict:
+    """One more, untimed re-run at -vvv: the commands it runs on the host, counted per role.
+    Its output is counted, never printed or kept (-vvv shows module arguments)."""
+    argv = playbook("inventory-compose")
+    result = subprocess.run(
+        [argv[0], "-vvv", *argv[1:]], cwd=ROOT, env={**os.environ, **env}, text=True, capture_output=True, check=False
+    )
+    if result.returncode != 0:
+        raise SystemExit(f"the counted re-run failed ({result.returncode}); its -vvv output is not shown")
+    return count_host_runs(result.stdout)
+
+
+COST_TASKS = 20
+COST_PROBES = {  # one task each; a playbook runs it once, another 1 + COST_TASKS times
+    "task": {"ansible.builtin.debug": {"msg": "on the controller only"}},
+    "module": {"ansible.builtin.ping": {}},
+    "command": {"ansible.builtin.raw": "true"},
+}
+
+
+def ansible_costs(env: dict) -> dict:
+    """Seconds Ansible takes on the compose host, beside each re-run: a task that stays on the
+    controller, a module run (pipelined AnsiballZ over `docker exec`), a raw command, and the
+    start of a playbook (its first contact with the host included)."""
+    costs = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for probe, task in COST_PROBES.items():
+            times = []
+            for count in (1, 1 + COST_TASKS):
+                path = Path(tmp) / f"{probe}-{count}.yml"
+                play = [{"name": probe, "hosts": COMPOSE_HOST, "gather_facts": False, "tasks": [task] * count}]
+                path.write_text(json.dumps(play), encoding="utf-8")
+                times.append(timed("ansible-playbook", "-i", str(BENCH / "inventory-compose"), str(path), env=env))
+            costs[probe] = (times[1] - times[0]) / COST_TASKS
+            if probe == "module":
+                costs["start"] = times[0] - costs["module"]
+    return costs
 
 
 def load(host: str, *args: str) -> dict:
@@ -537,6 +612,7 @@ def _deploy_section(d: dict) -> list[str]:
         "",
         f"All re-runs: {d['rerun_all']}; all floors: {d['floor_all']}.",
         *_rerun_roles_section(d.get("rerun_by_role")),
+        *_ansible_costs_section(d),
     ]
 
 
@@ -545,15 +621,61 @@ def _rerun_roles_section(by_role: dict | None) -> list[str]:
         return []
     lines = [
         "",
-        "Where the idempotent re-run spends its time (profile_tasks, median per role; a task over"
-        f" {REMOTE_TASK_S} s counts as a round trip to the host, a module run over `docker exec`):",
+        "Where the idempotent re-run spends its time: seconds and tasks per role (profile_tasks, medians"
+        " of the re-runs); module runs and other commands on the host (`docker exec`), counted in one"
+        " more re-run at -vvv (a template or copy that changes nothing runs two modules, stat and file,"
+        " and three commands for its temporary directory):",
         "",
-        "| role | seconds | tasks | round trips |",
-        "| --- | --- | --- | --- |",
+        "| role | seconds | tasks | module runs | other commands |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for role, row in sorted(by_role.items(), key=lambda item: -item[1]["s"]):
-        lines.append(f"| {role} | {row['s']} | {int(row['tasks'])} | {int(row['remote'])} |")
+        runs = f"{row.get('module', '?')} | {row.get('command', '?')}"
+        lines.append(f"| {role} | {round(row['s'], 2)} | {int(row['tasks'])} | {runs} |")
     return lines
+
+
+def rerun_floor(d: dict) -> dict | None:
+    """What the re-run would take if its modules did no work: the playbook's start, every task at
+    a debug's cost, every module run at a ping's, every other command at a raw `true`'s."""
+    costs, by_role = d.get("ansible_costs"), d.get("rerun_by_role") or {}
+    if not costs or not all("module" in row for row in by_role.values()):
+        return None
+    count = {key: sum(row[key] for row in by_role.values()) for key in ("tasks", "module", "command")}
+    seconds = (
+        costs["start"]
+        + count["tasks"] * costs["task"]
+        + count["module"] * (costs["module"] - costs["task"])
+        + count["command"] * (costs["command"] - costs["task"])
+    )
+    return {**count, "s": round(seconds, 2)}
+
+
+def _ansible_costs_section(d: dict) -> list[str]:
+    costs, floor = d.get("ansible_costs"), rerun_floor(d)
+    if not floor:
+        return []
+    ms = {key: round(value * 1000) for key, value in costs.items()}
+    return [
+        "",
+        "What Ansible itself takes on this host, measured beside each re-run (medians; playbooks of"
+        f" 1 and {1 + COST_TASKS} tasks against the compose host, the difference per task):",
+        "",
+        "| cost | ms |",
+        "| --- | --- |",
+        f"| start of a playbook (its first contact with the host included) | {ms['start']} |",
+        f"| a task that stays on the controller (`debug`) | {ms['task']} |",
+        f"| a task that runs a module on the host (`ping`: pipelined AnsiballZ over `docker exec`) | {ms['module']} |",
+        f"| a task that runs a command on the host (`raw: true`) | {ms['command']} |",
+        "",
+        f"At these costs the re-run's {int(floor['tasks'])} tasks, {floor['module']} module runs and"
+        f" {floor['command']} other commands would take about {floor['s']} s if no module did any work:"
+        f" {round(100 * floor['s'] / d['rerun'])} % of the measured {d['rerun']} s. The rest is the modules'"
+        " own work (apt, the Docker CLI, the certificate checks) and the tasks' templating. Most of a"
+        " ping's module run is the host's Python importing ansible-core's module_utils from the"
+        " AnsiballZ payload, compiled afresh on every run (by hand, 2026-12-07: 0.23 s of Python per"
+        " ping, 0.14 s of it importing ansible.module_utils.basic; `docker exec` itself 0.06 s).",
+    ]
 
 
 # What the errors at 32 clients were found to be (by hand, on a benchmark host, 2026-11-29).
