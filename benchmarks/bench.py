@@ -202,12 +202,12 @@ def deploy_times(env: dict) -> dict:
     }
 
 
+PLAY_ROW = "(play: facts, checks)"
+
+
 def role_of(task: str) -> str:
     """The role of a task as profile_tasks and the TASK banner name it, else the play-level row."""
     return task.split(" : ")[0].removeprefix("mlops.mlflow.") if " : " in task else PLAY_ROW
-
-
-PLAY_ROW = "(play: facts, checks)"
 
 
 def time_by_role(tasks: list[tuple[str, float]]) -> dict:
@@ -630,18 +630,17 @@ def _rerun_roles_section(by_role: dict | None) -> list[str]:
         "| --- | --- | --- | --- | --- |",
     ]
     for role, row in sorted(by_role.items(), key=lambda item: -item[1]["s"]):
-        runs = f"{row.get('module', '?')} | {row.get('command', '?')}"
-        lines.append(f"| {role} | {round(row['s'], 2)} | {int(row['tasks'])} | {runs} |")
+        lines.append(f"| {role} | {round(row['s'], 2)} | {int(row['tasks'])} | {row['module']} | {row['command']} |")
     return lines
 
 
 def rerun_floor(d: dict) -> dict | None:
     """What the re-run would take if its modules did no work: the playbook's start, every task at
     a debug's cost, every module run at a ping's, every other command at a raw `true`'s."""
-    costs, by_role = d.get("ansible_costs"), d.get("rerun_by_role") or {}
-    if not costs or not all("module" in row for row in by_role.values()):
+    costs = d.get("ansible_costs")
+    if not costs:
         return None
-    count = {key: sum(row[key] for row in by_role.values()) for key in ("tasks", "module", "command")}
+    count = {key: sum(row[key] for row in d["rerun_by_role"].values()) for key in ("tasks", "module", "command")}
     seconds = (
         costs["start"]
         + count["tasks"] * costs["task"]
